@@ -1,0 +1,239 @@
+// The durable build queue. Every transition is one named operation in one transaction:
+// enqueue → claimNext → (renewLease | setPhase)* → complete | fail | cancel, and requeueExpired /
+// releaseOwner for workers that died. A queue row exists while the build still has to run or runs.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Db, Queryable, Tx } from '../src/db/index.js';
+import { conflict, notFound } from '../src/errors.js';
+import { buildQuery, buildFromRow, isFinal, type ActivePhase, type Build, type BuildSource, type BuildTrigger, type FinalPhase } from './build-model.js';
+import { recordBuildEvent, type EventSite } from './build-events.js';
+
+export interface BuildRequest {
+  repositoryId: number;
+  tags: string[];
+  displayName: string;
+  source: BuildSource;
+  trigger?: BuildTrigger | null;
+  manualUser?: string | null;
+  pullRobot?: string | null;
+  dockerfilePath: string;
+  context: string;
+  buildArgs?: Record<string, string>;
+}
+
+export interface Claim {
+  build: Build;
+  /** Failed runs so far (this run is attempt `attempts + 1`). */
+  attempts: number;
+  maxAttempts: number;
+}
+
+export type FailureKind = 'error' | 'internalerror';
+/** What `fail` did: ended the build, or put it back in the queue for another attempt. */
+export type FailResult = { final: true; phase: 'error' | 'internalerror' } | { final: false; attempts: number };
+
+export interface QueueEvents {
+  /** A build became claimable (enqueued or put back). */
+  available: [uuid: string];
+  /** A build was cancelled; its worker, wherever it runs, must stop it. */
+  cancelled: [uuid: string];
+}
+
+export interface BuildQueueOptions {
+  maxAttempts: number;
+  /** Delay before a build that hit an internal error may run again. */
+  retryDelayMs?: number;
+  site: EventSite;
+  now?: () => number;
+}
+
+export interface BuildQueue {
+  readonly events: EventEmitter<QueueEvents>;
+  readonly db: Db;
+  enqueue(req: BuildRequest): Promise<Build>;
+  claimNext(workerId: string, leaseMs: number): Promise<Claim | null>;
+  /** False when the lease is no longer this worker's (cancelled, or lapsed and requeued): stop the build. */
+  renewLease(uuid: string, workerId: string, leaseMs: number): Promise<boolean>;
+  setPhase(uuid: string, workerId: string, phase: Exclude<ActivePhase, 'waiting' | 'build-scheduled'>): Promise<boolean>;
+  complete(uuid: string, workerId: string, result: { imageId: string; manifestDigests: string[] }): Promise<boolean>;
+  fail(uuid: string, workerId: string, kind: FailureKind, message: string): Promise<FailResult | null>;
+  /** Gives a build back unfinished (this server is shutting down): waiting again, no attempt counted. */
+  release(uuid: string, workerId: string): Promise<boolean>;
+  requeueExpired(): Promise<number>;
+  /** On start-up: the leases this worker id held before it was killed are lapsed by definition. */
+  releaseOwner(workerId: string): Promise<number>;
+  cancel(uuid: string): Promise<Build>;
+  /** Builds waiting or running, for readiness and tests. */
+  pending(): Promise<number>;
+}
+
+function isPostgres(db: Db): boolean {
+  return (db.client.config as { client?: string }).client === 'pg';
+}
+
+export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
+  const now = opts.now ?? Date.now;
+  const events = new EventEmitter<QueueEvents>();
+  const pg = isPostgres(db);
+  const retryDelayMs = opts.retryDelayMs ?? 1000;
+
+  const load = async (tx: Queryable, uuid: string): Promise<Build> => buildFromRow(await buildQuery(tx).where('b.uuid', uuid).first());
+  const leased = (tx: Tx, uuid: string, workerId: string) => tx('build_queue').where({ build_uuid: uuid, lease_owner: workerId }).first();
+
+  async function finish(tx: Tx, uuid: string, phase: FinalPhase, fields: Record<string, unknown> = {}): Promise<Build> {
+    const t = now();
+    await tx('build_queue').where({ build_uuid: uuid }).delete();
+    await tx('builds').where({ uuid }).update({ phase, updated_at: t, completed_at: t, ...fields });
+    return load(tx, uuid);
+  }
+
+  /** One failed run: another attempt, or the end as internalerror. */
+  async function countFailure(tx: Tx, item: Record<string, unknown>, message: string): Promise<FailResult> {
+    const uuid = String(item.build_uuid);
+    const attempts = Number(item.attempts) + 1;
+    if (attempts >= Number(item.max_attempts)) {
+      const build = await finish(tx, uuid, 'internalerror', { error: message });
+      await recordBuildEvent(tx, 'build_failure', build, opts.site, { error_message: message });
+      return { final: true, phase: 'internalerror' };
+    }
+    await tx('build_queue').where({ build_uuid: uuid }).update({ attempts, lease_owner: null, lease_expires: null, available_after: now() + retryDelayMs });
+    await tx('builds').where({ uuid }).update({ phase: 'waiting', error: message, updated_at: now() });
+    return { final: false, attempts };
+  }
+
+  const queue: BuildQueue = {
+    events,
+    db,
+
+    async enqueue(req) {
+      const uuid = randomUUID();
+      const t = now();
+      const build = await db.transaction(async (tx) => {
+        await tx('builds').insert({
+          uuid, repository_id: req.repositoryId, phase: 'waiting', tags: JSON.stringify(req.tags), display_name: req.displayName,
+          source: JSON.stringify(req.source), trigger_id: req.trigger?.id ?? null, trigger_kind: req.trigger?.kind ?? null,
+          trigger_metadata: req.trigger ? JSON.stringify(req.trigger.metadata) : null, manual_user: req.manualUser ?? null,
+          pull_robot: req.pullRobot ?? null, dockerfile_path: req.dockerfilePath, context: req.context,
+          build_args: JSON.stringify(req.buildArgs ?? {}), started_at: t, updated_at: t,
+        });
+        await tx('build_queue').insert({ build_uuid: uuid, enqueued_at: t, available_after: t, attempts: 0, max_attempts: opts.maxAttempts });
+        const b = await load(tx, uuid);
+        await recordBuildEvent(tx, 'build_queued', b, opts.site);
+        return b;
+      });
+      events.emit('available', uuid);
+      return build;
+    },
+
+    async claimNext(workerId, leaseMs) {
+      return db.transaction(async (tx) => {
+        const t = now();
+        let q = tx('build_queue').whereNull('lease_owner').where('available_after', '<=', t).orderBy([{ column: 'available_after' }, { column: 'enqueued_at' }]).first();
+        // Several replicas claim at once on PostgreSQL; SQLite has one writer, so the transaction alone suffices.
+        if (pg) q = q.forUpdate().skipLocked();
+        const item = await q;
+        if (!item) return null;
+        const uuid = String(item.build_uuid);
+        await tx('build_queue').where({ build_uuid: uuid }).update({ lease_owner: workerId, lease_expires: t + leaseMs });
+        await tx('builds').where({ uuid }).update({ phase: 'build-scheduled', updated_at: t });
+        return { build: await load(tx, uuid), attempts: Number(item.attempts), maxAttempts: Number(item.max_attempts) };
+      });
+    },
+
+    async renewLease(uuid, workerId, leaseMs) {
+      const n = await db('build_queue').where({ build_uuid: uuid, lease_owner: workerId }).update({ lease_expires: now() + leaseMs });
+      return n === 1;
+    },
+
+    async setPhase(uuid, workerId, phase) {
+      return db.transaction(async (tx) => {
+        if (!(await leased(tx, uuid, workerId))) return false;
+        await tx('builds').where({ uuid }).update({ phase, updated_at: now() });
+        if (phase === 'building') await recordBuildEvent(tx, 'build_start', await load(tx, uuid), opts.site);
+        return true;
+      });
+    },
+
+    async complete(uuid, workerId, result) {
+      return db.transaction(async (tx) => {
+        if (!(await leased(tx, uuid, workerId))) return false;
+        const build = await finish(tx, uuid, 'complete', { image_id: result.imageId, manifest_digests: JSON.stringify(result.manifestDigests), error: null });
+        await recordBuildEvent(tx, 'build_success', build, opts.site, { image_id: result.imageId, manifest_digests: result.manifestDigests });
+        return true;
+      });
+    },
+
+    async fail(uuid, workerId, kind, message) {
+      const result = await db.transaction(async (tx): Promise<FailResult | null> => {
+        const item = await leased(tx, uuid, workerId);
+        if (!item) return null;
+        if (kind === 'internalerror') return countFailure(tx, item, message);
+        // The build's own content failed: final at once, never retried.
+        const build = await finish(tx, uuid, 'error', { error: message });
+        await recordBuildEvent(tx, 'build_failure', build, opts.site, { error_message: message });
+        return { final: true, phase: 'error' };
+      });
+      if (result && !result.final) availableLater(uuid);
+      return result;
+    },
+
+    async release(uuid, workerId) {
+      const released = await db.transaction(async (tx) => {
+        if (!(await leased(tx, uuid, workerId))) return false;
+        await tx('build_queue').where({ build_uuid: uuid }).update({ lease_owner: null, lease_expires: null, available_after: now() });
+        await tx('builds').where({ uuid }).update({ phase: 'waiting', updated_at: now() });
+        return true;
+      });
+      if (released) events.emit('available', uuid);
+      return released;
+    },
+
+    async requeueExpired() {
+      return requeueWhere((q) => q.whereNotNull('lease_owner').where('lease_expires', '<=', now()), 'the worker running the build stopped (its lease lapsed)');
+    },
+
+    async releaseOwner(workerId) {
+      return requeueWhere((q) => q.where({ lease_owner: workerId }), 'the server running the build stopped');
+    },
+
+    async cancel(uuid) {
+      const build = await db.transaction(async (tx) => {
+        const row = await buildQuery(tx).where('b.uuid', uuid).first();
+        if (!row) throw notFound(`no build ${uuid}`);
+        const current = buildFromRow(row);
+        if (isFinal(current.phase)) throw conflict(`the build has already ended (${current.phase})`);
+        const ended = await finish(tx, uuid, 'cancelled');
+        await recordBuildEvent(tx, 'build_cancelled', ended, opts.site);
+        return ended;
+      });
+      events.emit('cancelled', uuid);
+      return build;
+    },
+
+    async pending() {
+      const row = await db('build_queue').count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+  };
+
+  async function requeueWhere(filter: (q: ReturnType<Db>) => ReturnType<Db>, message: string): Promise<number> {
+    const { count, requeued } = await db.transaction(async (tx) => {
+      let q = filter(tx('build_queue'));
+      if (pg) q = q.forUpdate().skipLocked();
+      const items: Record<string, unknown>[] = await q;
+      let requeued = 0;
+      for (const item of items) if (!(await countFailure(tx, item, message)).final) requeued++;
+      return { count: items.length, requeued };
+    });
+    if (requeued > 0) availableLater('*');
+    return count;
+  }
+
+  /** A requeued build becomes claimable after the retry delay: wake the schedulers then, not only at the next sweep. */
+  function availableLater(uuid: string): void {
+    if (retryDelayMs <= 0) events.emit('available', uuid);
+    else setTimeout(() => events.emit('available', uuid), retryDelayMs + 5).unref();
+  }
+
+  return queue;
+}

@@ -1,0 +1,8 @@
+/** Splits an `Authorization: Basic …` header into its name and secret; null when it is not one. */
+export function parseBasic(header: string | undefined): { username: string; password: string } | null {
+  if (!header || !/^basic /i.test(header)) return null;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}

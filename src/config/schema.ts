@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+// Keys follow Quay's config.yaml naming so that Quay operators recognise them.
+// The object is strict: an unknown or misspelt key stops start-up instead of being ignored.
+export const configSchema = z.strictObject({
+  LISTEN_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** `sqlite:PATH` or `postgres://…`; defaults to a SQLite file inside DATA_DIR. */
+  DB_URI: z
+    .string()
+    .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://')
+    .optional(),
+  /** How clients and builders reach the registry (host[:port]); defaults to the listen address. */
+  SERVER_HOSTNAME: z.string().min(1).optional(),
+  PREFERRED_URL_SCHEME: z.enum(['http', 'https']).default('http'),
+  /** Signs registry tokens and encrypts stored secrets; generated into DATA_DIR when absent. */
+  SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  STORAGE: z
+    .strictObject({
+      DRIVER: z.literal('filesystem').default('filesystem'),
+      PATH: z.string().min(1).optional(),
+    })
+    .default({ DRIVER: 'filesystem' }),
+  FEATURE_ANONYMOUS_ACCESS: z.boolean().default(true),
+  /** Lets anyone register an account through POST /api/v1/user/. */
+  FEATURE_USER_CREATION: z.boolean().default(false),
+  /** Switches robot accounts off: none can be created and none can log in (Quay's key). */
+  ROBOTS_DISALLOW: z.boolean().default(false),
+  /** The time machine settings users and organizations may choose, as Quay writes them (`2w`). */
+  TAG_EXPIRATION_OPTIONS: z
+    .array(z.string().regex(/^[0-9]+[smhdw]$/, 'must be a number followed by s, m, h, d or w'))
+    .min(1)
+    .default(['0s', '1d', '1w', '2w', '4w']),
+  CREATE_PRIVATE_REPO_ON_PUSH: z.boolean().default(true),
+  MAXIMUM_MANIFEST_SIZE: z.number().int().positive().default(4 * 1024 * 1024),
+  REGISTRY_TOKEN_LIFETIME_S: z.number().int().min(60).max(3600).default(3600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Dockerfile builds: the build API, the queue and the scheduler (needs at least one EXECUTORS entry). */
+  FEATURE_BUILD_SUPPORT: z.boolean().default(false),
+  BUILD_MANAGER: z
+    .strictObject({
+      /** Builds this server runs at once (Quay's default is 1). */
+      ALLOWED_WORKER_COUNT: z.number().int().min(1).max(256).default(2),
+      /** How long a worker's claim on a build lasts unless renewed; a killed worker's builds are retried after it. */
+      LEASE_SECONDS: z.number().int().min(5).max(3600).default(60),
+      /** Runs a build gets before an internal error (executor down, worker killed) is final. */
+      MAX_ATTEMPTS: z.number().int().min(1).max(100).default(3),
+      /** Names this server's claims; a restarted server with the same id retries its own builds at once. */
+      WORKER_ID: z.string().min(1).max(255).optional(),
+    })
+    .prefault({}),
+  /**
+   * Where builds run (`EXECUTOR: podman` with NAME, PODMAN_HOST, SETUP_TIME,
+   * MINIMUM_RETRY_THRESHOLD, DEBUG). Each entry's own keys are checked by executors/ at start-up.
+   */
+  EXECUTORS: z.array(z.looseObject({ EXECUTOR: z.string().min(1) })).default([]),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The configuration after defaults that depend on other keys are filled in. */
+export interface Config extends ParsedConfig {
+  DB_URI: string;
+  SERVER_HOSTNAME: string;
+  STORAGE: { DRIVER: 'filesystem'; PATH: string };
+}

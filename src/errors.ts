@@ -1,0 +1,25 @@
+// Domain errors shared by the core and every subsystem. Each API surface maps them to its
+// own wire format in one table (registry/api/error-table.ts, src/api/error-table.ts).
+
+export type DomainErrorKind =
+  | 'invalid' // the input breaks a rule; `field` names it
+  | 'not_found'
+  | 'conflict' // already exists, or a state that forbids the change
+  | 'unauthenticated'
+  | 'forbidden';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const invalid = (field: string, message: string) => new DomainError('invalid', message, field);
+export const notFound = (message: string) => new DomainError('not_found', message);
+export const conflict = (message: string, field?: string) => new DomainError('conflict', message, field);
+export const forbidden = (message: string) => new DomainError('forbidden', message);

@@ -1,0 +1,67 @@
+// Queue + log store + scheduler on a test database, driving a ScriptedExecutor.
+import { createBuildQueue, type BuildQueue, type BuildRequest } from '../../buildman/queue.js';
+import { createLogStore, type LogStore } from '../../buildman/log-store.js';
+import { createInProcessLogPubSub, type LogPubSub } from '../../buildman/log-pubsub.js';
+import { createScheduler, type Scheduler } from '../../buildman/scheduler.js';
+import { findBuild, isFinal, type Build } from '../../buildman/build-model.js';
+import type { Db } from '../../src/db/index.js';
+import type { Executor } from '../../executors/executor.js';
+import { silentLog } from './test-db.js';
+
+export interface Manager {
+  queue: BuildQueue;
+  logs: LogStore;
+  pubsub: LogPubSub;
+  scheduler: Scheduler;
+}
+
+export interface ManagerOptions {
+  workerCount?: number;
+  maxAttempts?: number;
+  leaseMs?: number;
+  workerId?: string;
+}
+
+export function createManager(db: Db, executor: Executor, opts: ManagerOptions = {}): Manager {
+  const site = { host: '127.0.0.1:8080', scheme: 'http' as const };
+  const queue = createBuildQueue(db, { maxAttempts: opts.maxAttempts ?? 3, retryDelayMs: 0, site });
+  const pubsub = createInProcessLogPubSub();
+  const logs = createLogStore(db, pubsub);
+  const scheduler = createScheduler({
+    queue, logs, log: silentLog, executors: [{ executor, minimumRetryThreshold: 0 }], workerCount: opts.workerCount ?? 2,
+    leaseMs: opts.leaseMs ?? 5000, sweepMs: 200, workerId: opts.workerId ?? 'test-worker', registry: { host: site.host, insecure: true },
+    pushCredentials: async (b) => ({ username: 'alice', password: `token-for-${b.namespace}/${b.repository}` }),
+  });
+  return { queue, logs, pubsub, scheduler };
+}
+
+export function buildRequest(repositoryId: number, over: Partial<BuildRequest> = {}): BuildRequest {
+  return {
+    repositoryId, tags: ['latest'], displayName: 'upload', source: { kind: 'archive', path: '/tmp/context.tar' }, manualUser: 'alice',
+    dockerfilePath: 'Dockerfile', context: '', ...over,
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function waitFinal(db: Db, uuid: string, ms?: number): Promise<Build> {
+  return waitFor(`build ${uuid} to end`, async () => {
+    const b = await findBuild(db, uuid);
+    return b && isFinal(b.phase) ? b : null;
+  }, ms);
+}
+
+export function waitPhase(db: Db, uuid: string, phase: string): Promise<Build> {
+  return waitFor(`build ${uuid} to reach ${phase}`, async () => {
+    const b = await findBuild(db, uuid);
+    return b?.phase === phase ? b : null;
+  });
+}
