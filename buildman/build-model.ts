@@ -11,8 +11,31 @@ export function isFinal(phase: string): phase is FinalPhase {
   return (FINAL_PHASES as readonly string[]).includes(phase);
 }
 
-/** Where the build context comes from: a checked tar on disk, or a URL fetched when the build runs. */
-export type BuildSource = { kind: 'archive'; path: string; archiveUrl?: string } | { kind: 'archive_url'; url: string };
+/**
+ * Where the build context comes from: a checked tar on disk, a URL fetched when the build runs, or
+ * one commit of a git repository, fetched when the build runs (builds started by triggers).
+ */
+export type BuildSource =
+  | { kind: 'archive'; path: string; archiveUrl?: string }
+  | { kind: 'archive_url'; url: string }
+  | GitSource;
+
+export interface GitSource {
+  kind: 'git';
+  /** Clone URL (ssh or https), as the trigger's build_source names it. */
+  url: string;
+  /** The full commit SHA to build. */
+  commit: string;
+  /** The ref pushed (`refs/heads/main`), when known. */
+  ref?: string;
+  /** The trigger whose deploy key fetches it. */
+  triggerId: string;
+}
+
+/** Fetching or reading the build's source failed because of the source itself (not retried). */
+export class BuildSourceError extends Error {
+  override name = 'BuildSourceError';
+}
 
 export interface BuildTrigger {
   id: string;

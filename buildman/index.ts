@@ -10,7 +10,8 @@ import { registerRepositoryEndpoints } from '../src/api/repo-router.js';
 import { findAccount, robotToken } from '../src/auth/accounts.js';
 import type { Keys } from '../src/auth/secret-key.js';
 import type { Executor } from '../executors/executor.js';
-import { createBuildQueue, type BuildQueue } from './queue.js';
+import { createBuildQueue, type BuildQueue, type BuildQueueOptions } from './queue.js';
+import type { RunnerDeps } from './runner.js';
 import { createInProcessLogPubSub, type LogPubSub } from './log-pubsub.js';
 import { createLogStore, type LogStore } from './log-store.js';
 import { createScheduler, type ExecutorSlot, type Scheduler } from './scheduler.js';
@@ -36,13 +37,17 @@ export interface BuildManagerDeps {
   keys: Keys;
   executors: ExecutorSlot[];
   pubsub?: LogPubSub;
+  /** Fetches git sources (builds started by triggers); see RunnerDeps.fetchSource. */
+  fetchSource?: RunnerDeps['fetchSource'];
+  /** Called in the transaction that ends a build; see BuildQueueOptions.onFinished. */
+  onFinished?: BuildQueueOptions['onFinished'];
 }
 
 export function createBuildManager(deps: BuildManagerDeps): BuildManager {
   const { config, db } = deps;
   const bm = config.BUILD_MANAGER;
   const site = { host: config.SERVER_HOSTNAME, scheme: config.PREFERRED_URL_SCHEME };
-  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site });
+  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished });
   const pubsub = deps.pubsub ?? createInProcessLogPubSub();
   const logs = createLogStore(db, pubsub);
   const leaseMs = bm.LEASE_SECONDS * 1000;
@@ -51,6 +56,7 @@ export function createBuildManager(deps: BuildManagerDeps): BuildManager {
     sweepMs: Math.max(1000, Math.floor(leaseMs / 2)),
     workerId: bm.WORKER_ID ?? `${os.hostname()}:${config.PORT}`,
     registry: { host: config.SERVER_HOSTNAME, insecure: config.PREFERRED_URL_SCHEME === 'http' },
+    fetchSource: deps.fetchSource,
     async pushCredentials(build) {
       // A registry token for this one repository, in the name of whoever started the build.
       const user = build.manualUser ? await findAccount(db, build.manualUser) : null;

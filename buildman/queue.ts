@@ -45,6 +45,11 @@ export interface BuildQueueOptions {
   retryDelayMs?: number;
   site: EventSite;
   now?: () => number;
+  /**
+   * Called in the transaction that ends a build (complete, error, internalerror, cancelled), on
+   * whichever replica ends it: triggers count successive failures here.
+   */
+  onFinished?: (tx: Tx, build: Build) => Promise<void>;
 }
 
 export interface BuildQueue {
@@ -84,7 +89,9 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
     const t = now();
     await tx('build_queue').where({ build_uuid: uuid }).delete();
     await tx('builds').where({ uuid }).update({ phase, updated_at: t, completed_at: t, ...fields });
-    return load(tx, uuid);
+    const build = await load(tx, uuid);
+    await opts.onFinished?.(tx, build);
+    return build;
   }
 
   /** One failed run: another attempt, or the end as internalerror. */

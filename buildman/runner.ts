@@ -3,7 +3,7 @@
 import type { Executor, ExecutorJob, ExecutorOutcome, ExecutorPhase, RegistryCredentials } from '../executors/executor.js';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Build } from './build-model.js';
+import { BuildSourceError, type Build } from './build-model.js';
 import type { BuildQueue, Claim } from './queue.js';
 import type { LogStore } from './log-store.js';
 
@@ -17,6 +17,12 @@ export interface RunnerDeps {
   /** A short-lived credential that may push to the build's repository only. */
   pushCredentials(build: Build): Promise<RegistryCredentials>;
   pullCredentials?(build: Build): Promise<RegistryCredentials | undefined>;
+  /**
+   * Fetches a `git` source into a context tar on local disk and returns its path (removed by the
+   * runner when the run ends). Throws BuildSourceError when the source itself is at fault (unknown
+   * commit, no Dockerfile): the build ends `error`; any other error is an internal error.
+   */
+  fetchSource?(build: Build, signal: AbortSignal): Promise<string>;
 }
 
 /** Runs `claim` on `executor`; `signal` aborts it (cancel, shutdown). Never rejects. */
@@ -43,9 +49,11 @@ export async function runBuild(deps: RunnerDeps, claim: Claim, executor: Executo
   const attempt = claim.attempts + 1;
   let lastLine: string | null = null;
   let outcome: ExecutorOutcome;
+  let fetched: string | null = null;
   try {
     await deps.logs.append(uuid, { type: 'phase', message: 'build-scheduled', data: { attempt, max_attempts: claim.maxAttempts, executor: executor.name } });
-    const job = await jobFor(deps, build);
+    const job = await jobFor(deps, build, controller.signal);
+    fetched = build.source.kind === 'git' ? job.contextTar : null;
     const phases: Promise<unknown>[] = [];
     outcome = await executor.run(
       job,
@@ -70,21 +78,29 @@ export async function runBuild(deps: RunnerDeps, claim: Claim, executor: Executo
     );
     await Promise.allSettled(phases);
   } catch (err) {
-    // A programming error in the executor or in preparing the job: the executor's fault, not the build's.
-    deps.log.error({ err, build: uuid }, 'the executor failed');
-    outcome = { status: 'internalerror', message: (err as Error).message || String(err) };
+    if (err instanceof BuildSourceError) {
+      outcome = { status: 'error', message: err.message };
+    } else {
+      // A programming error in the executor or in preparing the job: the executor's fault, not the build's.
+      deps.log.error({ err, build: uuid }, 'the executor failed');
+      outcome = { status: 'internalerror', message: (err as Error).message || String(err) };
+    }
   } finally {
     clearInterval(renew);
     signal.removeEventListener('abort', abort);
+    if (fetched) await rm(fetched, { force: true }).catch(() => undefined);
   }
   await settle(deps, build, outcome, leaseLost || controller.signal.aborted, lastLine);
 }
 
-async function jobFor(deps: RunnerDeps, build: Build): Promise<ExecutorJob> {
-  if (build.source.kind !== 'archive') throw new Error(`source kind ${build.source.kind} is not supported by the runner yet`);
+async function jobFor(deps: RunnerDeps, build: Build, signal: AbortSignal): Promise<ExecutorJob> {
+  let contextTar: string;
+  if (build.source.kind === 'archive') contextTar = build.source.path;
+  else if (build.source.kind === 'git' && deps.fetchSource) contextTar = await deps.fetchSource(build, signal);
+  else throw new Error(`source kind ${build.source.kind} is not supported by this server`);
   return {
     buildId: build.uuid,
-    contextTar: build.source.path,
+    contextTar,
     dockerfilePath: build.dockerfilePath,
     registry: deps.registry,
     repository: `${build.namespace}/${build.repository}`,

@@ -21,6 +21,8 @@ export interface AppDeps {
   blobs: BlobStore;
   /** Subsystems' /api/v1 modules (the build API when FEATURE_BUILD_SUPPORT is on). */
   apiModules?: ApiModule[];
+  /** Subsystems' routes outside /api/v1 (the trigger webhooks at /webhooks/...), each in its own scope. */
+  routeModules?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
 
 /** Mounts every surface on one HTTP server; everything it needs comes in through `deps`. */
@@ -45,5 +47,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registryRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
   await app.register(async (scope) => oauthFlowRoutes(scope, deps), { prefix: '/oauth' });
+  for (const mod of deps.routeModules ?? []) await app.register(async (scope) => mod(scope));
   return app;
 }
