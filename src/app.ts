@@ -6,6 +6,7 @@ import type { Keys } from './auth/secret-key.js';
 import type { RegistryTokens } from './auth/registry-token.js';
 import type { BlobStore } from '../registry/storage/blob-store.js';
 import { registryRoutes } from '../registry/api/routes.js';
+import { registryApiModule } from '../registry/rest/index.js';
 import { healthRoutes } from './api/health.js';
 import { metricsRoutes } from './api/metrics.js';
 import { apiRoutes } from './api/routes.js';
@@ -45,7 +46,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // Not encapsulated, so its onResponse hook counts every surface's requests.
   await metricsRoutes(app);
   await app.register(async (scope) => registryRoutes(scope, deps));
-  await app.register(async (scope) => apiRoutes(scope, deps), { prefix: '/api/v1' });
+  await app.register(async (scope) => apiRoutes(scope, { ...deps, apiModules: [registryApiModule, ...(deps.apiModules ?? [])] }), { prefix: '/api/v1' });
   await app.register(async (scope) => oauthFlowRoutes(scope, deps), { prefix: '/oauth' });
   for (const mod of deps.routeModules ?? []) await app.register(async (scope) => mod(scope));
   return app;
