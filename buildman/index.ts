@@ -47,7 +47,7 @@ export function createBuildManager(deps: BuildManagerDeps): BuildManager {
   const { config, db } = deps;
   const bm = config.BUILD_MANAGER;
   const site = { host: config.SERVER_HOSTNAME, scheme: config.PREFERRED_URL_SCHEME };
-  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished });
+  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished, maxQueuedPerNamespace: bm.MAXIMUM_QUEUED_BUILDS_PER_NAMESPACE });
   const pubsub = deps.pubsub ?? createInProcessLogPubSub();
   const logs = createLogStore(db, pubsub);
   const leaseMs = bm.LEASE_SECONDS * 1000;

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../src/db/index.js';
-import { conflict, notFound } from '../src/errors.js';
+import { conflict, notFound, tooMany } from '../src/errors.js';
 import { buildQuery, buildFromRow, isFinal, type ActivePhase, type Build, type BuildSource, type BuildTrigger, type FinalPhase } from './build-model.js';
 import { recordBuildEvent, type EventSite } from './build-events.js';
 
@@ -50,12 +50,15 @@ export interface BuildQueueOptions {
    * whichever replica ends it: triggers count successive failures here.
    */
   onFinished?: (tx: Tx, build: Build) => Promise<void>;
+  /** Builds one namespace may have waiting or running; enqueue refuses one more (429). */
+  maxQueuedPerNamespace?: number;
 }
 
 export interface BuildQueue {
   readonly events: EventEmitter<QueueEvents>;
   readonly db: Db;
-  enqueue(req: BuildRequest): Promise<Build>;
+  /** `also` runs in the enqueue transaction (a usage log entry that must land with the build). */
+  enqueue(req: BuildRequest, also?: (tx: Tx, build: Build) => Promise<void>): Promise<Build>;
   claimNext(workerId: string, leaseMs: number): Promise<Claim | null>;
   /** False when the lease is no longer this worker's (cancelled, or lapsed and requeued): stop the build. */
   renewLease(uuid: string, workerId: string, leaseMs: number): Promise<boolean>;
@@ -70,6 +73,14 @@ export interface BuildQueue {
   cancel(uuid: string): Promise<Build>;
   /** Builds waiting or running, for readiness and tests. */
   pending(): Promise<number>;
+}
+
+/** The advisory-lock class that serializes enqueues per namespace (the second key is the namespace id). */
+const NAMESPACE_LIMIT_LOCK = 0x51a7;
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 function isPostgres(db: Db): boolean {
@@ -112,10 +123,11 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
     events,
     db,
 
-    async enqueue(req) {
+    async enqueue(req, also) {
       const uuid = randomUUID();
       const t = now();
       const build = await db.transaction(async (tx) => {
+        if (opts.maxQueuedPerNamespace !== undefined) await checkNamespaceLimit(tx, req.repositoryId, opts.maxQueuedPerNamespace);
         await tx('builds').insert({
           uuid, repository_id: req.repositoryId, phase: 'waiting', tags: JSON.stringify(req.tags), display_name: req.displayName,
           source: JSON.stringify(req.source), trigger_id: req.trigger?.id ?? null, trigger_kind: req.trigger?.kind ?? null,
@@ -123,9 +135,10 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
           pull_robot: req.pullRobot ?? null, dockerfile_path: req.dockerfilePath, context: req.context,
           build_args: JSON.stringify(req.buildArgs ?? {}), started_at: t, updated_at: t,
         });
-        await tx('build_queue').insert({ build_uuid: uuid, enqueued_at: t, available_after: t, attempts: 0, max_attempts: opts.maxAttempts });
+        await tx('build_queue').insert({ build_uuid: uuid, repository_id: req.repositoryId, enqueued_at: t, available_after: t, attempts: 0, max_attempts: opts.maxAttempts });
         const b = await load(tx, uuid);
         await recordBuildEvent(tx, 'build_queued', b, opts.site);
+        await also?.(tx, b);
         return b;
       });
       events.emit('available', uuid);
@@ -133,18 +146,16 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
     },
 
     async claimNext(workerId, leaseMs) {
-      return db.transaction(async (tx) => {
-        const t = now();
-        let q = tx('build_queue').whereNull('lease_owner').where('available_after', '<=', t).orderBy([{ column: 'available_after' }, { column: 'enqueued_at' }]).first();
-        // Several replicas claim at once on PostgreSQL; SQLite has one writer, so the transaction alone suffices.
-        if (pg) q = q.forUpdate().skipLocked();
-        const item = await q;
-        if (!item) return null;
-        const uuid = String(item.build_uuid);
-        await tx('build_queue').where({ build_uuid: uuid }).update({ lease_owner: workerId, lease_expires: t + leaseMs });
-        await tx('builds').where({ uuid }).update({ phase: 'build-scheduled', updated_at: t });
-        return { build: await load(tx, uuid), attempts: Number(item.attempts), maxAttempts: Number(item.max_attempts) };
-      });
+      // A replica that loses the race for a repository's one running slot (the partial unique
+      // index of migration 008) tries again and finds that repository busy.
+      for (let tries = 0; ; tries++) {
+        try {
+          return await claimOnce(workerId, leaseMs);
+        } catch (err) {
+          if (tries < 5 && isUniqueViolation(err)) continue;
+          throw err;
+        }
+      }
     },
 
     async renewLease(uuid, workerId, leaseMs) {
@@ -222,6 +233,37 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
       return Number(row?.n ?? 0);
     },
   };
+
+  async function checkNamespaceLimit(tx: Tx, repositoryId: number, max: number): Promise<void> {
+    const repo = await tx('repositories').where({ id: repositoryId }).first('namespace_id');
+    if (!repo) throw notFound(`no repository ${repositoryId}`);
+    // Enqueues into one namespace take turns on PostgreSQL, so two racing cannot both take the last place.
+    if (pg) await tx.raw('SELECT pg_advisory_xact_lock(?, ?)', [NAMESPACE_LIMIT_LOCK, Number(repo.namespace_id)]);
+    const row = await tx('build_queue as q').join('repositories as r', 'r.id', 'q.repository_id').where('r.namespace_id', repo.namespace_id).count({ n: '*' }).first();
+    const alive = Number(row?.n ?? 0);
+    if (alive >= max) throw tooMany(`the namespace already has ${alive} builds waiting or running (the limit is ${max}); try again when one ends`);
+  }
+
+  /** The oldest available build of a repository with no build running. */
+  function claimOnce(workerId: string, leaseMs: number): Promise<Claim | null> {
+    return db.transaction(async (tx) => {
+      const t = now();
+      let q = tx('build_queue as q')
+        .whereNull('q.lease_owner')
+        .where('q.available_after', '<=', t)
+        .whereNotExists((w) => w.select(tx.raw('1')).from('build_queue as r').whereRaw('r.repository_id = q.repository_id').whereNotNull('r.lease_owner'))
+        .orderBy([{ column: 'q.available_after' }, { column: 'q.enqueued_at' }])
+        .first('q.*');
+      // Several replicas claim at once on PostgreSQL; SQLite has one writer, so the transaction alone suffices.
+      if (pg) q = q.forUpdate().skipLocked();
+      const item = await q;
+      if (!item) return null;
+      const uuid = String(item.build_uuid);
+      await tx('build_queue').where({ build_uuid: uuid }).update({ lease_owner: workerId, lease_expires: t + leaseMs });
+      await tx('builds').where({ uuid }).update({ phase: 'build-scheduled', updated_at: t });
+      return { build: await load(tx, uuid), attempts: Number(item.attempts), maxAttempts: Number(item.max_attempts) };
+    });
+  }
 
   async function requeueWhere(filter: (q: ReturnType<Db>) => ReturnType<Db>, message: string): Promise<number> {
     const { count, requeued } = await db.transaction(async (tx) => {

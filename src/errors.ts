@@ -6,7 +6,8 @@ export type DomainErrorKind =
   | 'not_found'
   | 'conflict' // already exists, or a state that forbids the change
   | 'unauthenticated'
-  | 'forbidden';
+  | 'forbidden'
+  | 'too_many'; // a limit on queued work is reached (429)
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -23,3 +24,4 @@ export const invalid = (field: string, message: string) => new DomainError('inva
 export const notFound = (message: string) => new DomainError('not_found', message);
 export const conflict = (message: string, field?: string) => new DomainError('conflict', message, field);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const tooMany = (message: string) => new DomainError('too_many', message);

@@ -10,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import { invalid, notFound, conflict, DomainError } from '../../src/errors.js';
 import { parseInput } from '../../src/api/validate.js';
+import { audit } from '../../src/api/context.js';
 import { findAccount } from '../../src/auth/accounts.js';
 import { isNamespaceAdmin, repositoryRole } from '../../src/auth/policy.js';
 import type { RepoEndpoint, RepoRequest } from '../../src/api/repo-router.js';
@@ -97,7 +98,10 @@ async function start(deps: BuildApiDeps, r: RepoRequest): Promise<unknown> {
       source: { kind: 'archive', path: ctx.tarPath, ...(input.archive_url ? { archiveUrl: input.archive_url } : {}) },
       manualUser: r.req.identity.kind === 'anonymous' ? null : r.req.identity.account.name, pullRobot: input.pull_robot ?? null,
       dockerfilePath: ctx.dockerfilePath, context: ctx.context, buildArgs: input.build_args,
-    });
+    }, (tx, b) => audit(tx, r.req, {
+      kind: 'build_dockerfile', namespace: { id: repo.namespace_id, name: r.namespace }, repository: { id: repo.id, name: r.name },
+      metadata: { build_id: b.uuid, docker_tags: b.tags, repo: r.name, namespace: r.namespace, is_manual: true },
+    }));
     r.reply.code(201).header('Location', `/api/v1/repository/${r.namespace}/${r.name}/build/${build.uuid}`);
     return buildView(build, { isWriter: true });
   } finally {

@@ -36,6 +36,7 @@ const DOMAIN_TO_REGISTRY: Record<DomainError['kind'], RegistryErrorCode> = {
   conflict: 'DENIED',
   unauthenticated: 'UNAUTHORIZED',
   forbidden: 'DENIED',
+  too_many: 'TOOMANYREQUESTS',
 };
 
 export function toRegistryError(err: unknown): RegistryError | null {

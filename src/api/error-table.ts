@@ -8,6 +8,7 @@ const TABLE: Record<DomainErrorKind, { status: number; type: string }> = {
   forbidden: { status: 403, type: 'insufficient_scope' },
   not_found: { status: 404, type: 'not_found' },
   conflict: { status: 409, type: 'conflict' },
+  too_many: { status: 429, type: 'too_many_requests' },
 };
 
 export function sendApiError(reply: FastifyReply, kind: DomainErrorKind, message: string, field?: string): FastifyReply {

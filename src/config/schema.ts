@@ -48,6 +48,11 @@ export const configSchema = z.strictObject({
       MAX_ATTEMPTS: z.number().int().min(1).max(100).default(3),
       /** Names this server's claims; a restarted server with the same id retries its own builds at once. */
       WORKER_ID: z.string().min(1).max(255).optional(),
+      /**
+       * Builds one namespace may have waiting or running; one more is refused with 429 (Quay's
+       * maximum_queued_builds_count). Unset: no limit, so triggers are never blocked by default.
+       */
+      MAXIMUM_QUEUED_BUILDS_PER_NAMESPACE: z.number().int().min(1).max(100_000).optional(),
     })
     .prefault({}),
   /**

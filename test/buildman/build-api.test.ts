@@ -87,6 +87,11 @@ describe(`build API (${TEST_DB})`, function () {
     assert.ok(FINAL.includes(ended.phase));
     const list = await req('GET', `${api}/build/?limit=10`);
     assert.ok(list.body.builds.some((b: any) => b.id === r.body.id));
+    const audit = await req('GET', `${api}/logs`);
+    const entry = audit.body.logs.find((l: any) => l.kind === 'build_dockerfile' && l.metadata.build_id === r.body.id);
+    assert.ok(entry, `a build_dockerfile usage log entry: ${JSON.stringify(audit.body.logs.map((l: any) => l.kind))}`);
+    assert.deepEqual(entry.metadata.docker_tags, ['v1', 'latest']);
+    assert.equal(entry.performer.name, 'alice');
     const logs = await req('GET', `${api}/build/${r.body.id}/logs?start=0`);
     assert.equal(logs.status, 200);
     assert.equal(logs.body.start, 0);

@@ -4,6 +4,7 @@ import { findBuild } from '../../buildman/build-model.js';
 import { listBuildEvents } from '../../buildman/build-events.js';
 import { openTestDb, type TestDb } from './test-db.js';
 import { TEST_DB } from '../support/server.js';
+import type { DomainError } from '../../src/errors.js';
 
 const SITE = { host: 'registry.example:8080', scheme: 'http' as const };
 
@@ -17,6 +18,13 @@ describe(`buildman queue (${TEST_DB})`, () => {
     repositoryId: t.repositoryId, tags: ['latest'], displayName: 'upload', source: { kind: 'archive', path: '/tmp/x.tar' },
     manualUser: 'alice', dockerfilePath: 'Dockerfile', context: '', ...over,
   });
+
+  /** Another repository of alice's: builds of different repositories may run at once. */
+  async function repo(name: string): Promise<number> {
+    const ns = await t.db('repositories').where({ id: t.repositoryId }).first('namespace_id');
+    const [row] = await t.db('repositories').insert({ namespace_id: ns.namespace_id, name, visibility: 'private', created_at: 1, updated_at: 1 }).returning('id');
+    return Number(typeof row === 'object' ? (row as { id: number }).id : row);
+  }
 
   beforeEach(async () => {
     t = await openTestDb();
@@ -43,7 +51,7 @@ describe(`buildman queue (${TEST_DB})`, () => {
   it('claims each build once, oldest first, and moves it to build-scheduled', async () => {
     const a = await queue.enqueue(request());
     clock++;
-    const b = await queue.enqueue(request());
+    const b = await queue.enqueue(request({ repositoryId: await repo('other') }));
     const c1 = await queue.claimNext('w1', LEASE);
     const c2 = await queue.claimNext('w2', LEASE);
     assert.equal(c1?.build.uuid, a.uuid);
@@ -55,11 +63,42 @@ describe(`buildman queue (${TEST_DB})`, () => {
   });
 
   it('concurrent claims never hand one build to two workers', async () => {
-    for (let i = 0; i < 6; i++) await queue.enqueue(request());
+    for (let i = 0; i < 6; i++) await queue.enqueue(request({ repositoryId: await repo(`app-${i}`) }));
     const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => queue.claimNext(`w${i}`, LEASE)));
     const got = claims.filter((c) => c !== null).map((c) => c!.build.uuid);
     assert.equal(got.length, 6);
     assert.equal(new Set(got).size, 6);
+  });
+
+  it('refuses a build over the namespace\'s limit of waiting and running builds with 429, until one ends', async () => {
+    const limited = createBuildQueue(t.db, { maxAttempts: 3, retryDelayMs: 0, site: SITE, now: () => clock, maxQueuedPerNamespace: 2 });
+    const a = await limited.enqueue(request());
+    await limited.enqueue(request({ repositoryId: await repo('second') }));
+    await assert.rejects(limited.enqueue(request()), (err: DomainError) => err.kind === 'too_many' && /limit is 2/.test(err.message));
+    assert.equal(await limited.pending(), 2, 'the refused build left nothing behind');
+    assert.equal(await t.db('builds').count({ n: '*' }).first().then((r) => Number(r?.n)), 2);
+    await limited.cancel(a.uuid);
+    // One place is free again; of four racing enqueues exactly one takes it.
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => limited.enqueue(request())));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, results.map((r) => r.status).join(', '));
+    assert.equal(await limited.pending(), 2);
+  });
+
+  it('runs one build per repository at a time, oldest first, even when claims race', async () => {
+    const other = await repo('other');
+    const first = await queue.enqueue(request());
+    clock++;
+    const second = await queue.enqueue(request());
+    clock++;
+    const elsewhere = await queue.enqueue(request({ repositoryId: other }));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => queue.claimNext(`w${i}`, LEASE)));
+    const got = claims.filter((c) => c !== null).map((c) => c!.build.uuid).sort();
+    assert.deepEqual(got, [first.uuid, elsewhere.uuid].sort(), 'the second build of app waits while the first runs');
+    const holder = claims.find((c) => c?.build.uuid === first.uuid)!;
+    assert.equal(await queue.claimNext('late', LEASE), null);
+    const w = claims.indexOf(holder);
+    assert.equal(await queue.complete(first.uuid, `w${w}`, { imageId: 'sha256:' + 'a'.repeat(64), manifestDigests: [] }), true);
+    assert.equal((await queue.claimNext('late', LEASE))?.build.uuid, second.uuid, 'once it ends, the next build of app runs');
   });
 
   it('a lapsed lease counts an attempt and requeues, until max attempts end it internalerror', async () => {

@@ -6,6 +6,7 @@ import * as accountsApi from './004-accounts-api.js';
 import * as prototypes from './005-prototypes.js';
 import * as oauth from './006-oauth.js';
 import * as builds from './007-builds.js';
+import * as oneBuildPerRepository from './008-one-build-per-repository.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '005-prototypes': prototypes,
   '006-oauth': oauth,
   '007-builds': builds,
+  '008-one-build-per-repository': oneBuildPerRepository,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
