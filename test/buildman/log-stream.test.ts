@@ -3,9 +3,8 @@ import { classifyLine } from '../../buildman/log-store.js';
 import { createInProcessLogPubSub } from '../../buildman/log-pubsub.js';
 import { followLog, type FollowItem } from '../../buildman/log-follow.js';
 import { TEST_DB } from '../support/server.js';
-import { openTestDb, type TestDb } from './test-db.js';
 import { ScriptedExecutor, OK } from './scripted-executor.js';
-import { buildRequest, createManager, type Manager } from './manager-harness.js';
+import { buildRequest, createManager, useManagerFixture } from './manager-harness.js';
 
 describe(`buildman logs (${TEST_DB})`, () => {
   it('types Podman STEP and Docker Step lines as commands', () => {
@@ -27,34 +26,25 @@ describe(`buildman logs (${TEST_DB})`, () => {
   });
 
   describe('followLog', () => {
-    let t: TestDb;
-    let m: Manager | null;
-    beforeEach(async () => {
-      t = await openTestDb();
-      m = null;
-    });
-    afterEach(async () => {
-      await m?.scheduler.stop();
-      await t.close();
-    });
+    const fx = useManagerFixture();
 
     it('replays from since, follows live lines (resyncing a slow follower from the store), then the final phase', async () => {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const many = Array.from({ length: 50 }, (_, i) => ({ log: { type: 'plain' as const, message: `line ${i}` } }));
       const exec = new ScriptedExecutor(() => ({ steps: [{ phase: 'building' }, { wait: 100 }, ...many, { wait: 100 }], outcome: OK }));
-      m = createManager(t.db, exec);
-      const b = await m.queue.enqueue(buildRequest(t.repositoryId));
-      await m.logs.append(b.uuid, { type: 'plain', message: 'before start' });
+      fx.m = createManager(fx.t.db, exec);
+      const b = await fx.m.queue.enqueue(buildRequest(fx.t.repositoryId));
+      await fx.m.logs.append(b.uuid, { type: 'plain', message: 'before start' });
       const got: FollowItem[] = [];
       // A tiny buffer and a slow consumer: lines are dropped from the pub/sub and fetched from the store.
       const follower = (async () => {
-        for await (const item of followLog(t.db, m!.logs, m!.pubsub, b.uuid, 0, { bufferSize: 2 })) {
+        for await (const item of followLog(fx.t.db, fx.m!.logs, fx.m!.pubsub, b.uuid, 0, { bufferSize: 2 })) {
           got.push(item);
           if (got.length === 5) await gate;
         }
       })();
-      await m.scheduler.start();
+      await fx.m.scheduler.start();
       setTimeout(release, 300);
       await follower;
       const lines = got.filter((i) => i.kind === 'line').map((i) => (i.kind === 'line' ? i.line : null)!);
@@ -64,7 +54,7 @@ describe(`buildman logs (${TEST_DB})`, () => {
       assert.deepEqual(got.at(-1), { kind: 'end', phase: 'complete' });
       // A late watcher from `since` gets the tail and the end at once.
       const late: FollowItem[] = [];
-      for await (const item of followLog(t.db, m.logs, m.pubsub, b.uuid, lines.length - 2)) late.push(item);
+      for await (const item of followLog(fx.t.db, fx.m.logs, fx.m.pubsub, b.uuid, lines.length - 2)) late.push(item);
       assert.equal(late.length, 3);
       assert.deepEqual(late.at(-1), { kind: 'end', phase: 'complete' });
     });

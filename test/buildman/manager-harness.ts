@@ -6,7 +6,7 @@ import { createScheduler, type Scheduler } from '../../buildman/scheduler.js';
 import { findBuild, isFinal, type Build } from '../../buildman/build-model.js';
 import type { Db } from '../../src/db/index.js';
 import type { Executor } from '../../executors/executor.js';
-import { silentLog } from './test-db.js';
+import { openTestDb, silentLog, type TestDb } from './test-db.js';
 
 export interface Manager {
   queue: BuildQueue;
@@ -64,4 +64,18 @@ export function waitPhase(db: Db, uuid: string, phase: string): Promise<Build> {
     const b = await findBuild(db, uuid);
     return b?.phase === phase ? b : null;
   });
+}
+
+/** A fresh test database per test (`t`), and the manager a test makes on it (`m`), stopped after the test. */
+export function useManagerFixture(): { t: TestDb; m: Manager | null } {
+  const fx = { t: null as unknown as TestDb, m: null as Manager | null };
+  beforeEach(async () => {
+    fx.t = await openTestDb();
+    fx.m = null;
+  });
+  afterEach(async () => {
+    await fx.m?.scheduler.stop();
+    await fx.t.close();
+  });
+  return fx;
 }
