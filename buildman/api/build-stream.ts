@@ -3,7 +3,7 @@
 // then the socket closes (1000). Same credentials as the API, read permission on the repository,
 // checked before the upgrade so a refusal is an ordinary HTTP error.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
 import { parseInput } from '../../src/api/validate.js';
 import { authorize, type ApiDeps } from '../../src/api/context.js';
@@ -15,11 +15,17 @@ import { followLog } from '../log-follow.js';
 import type { LogStore } from '../log-store.js';
 import type { LogPubSub } from '../log-pubsub.js';
 
-interface StreamParams {
-  namespace: string;
-  name: string;
-  uuid: string;
-}
+/** `n0`…`nK`: the repository name's slash-separated components, one route per depth. */
+type StreamParams = { namespace: string; uuid: string } & Record<string, string>;
+
+/** Nested repository names (`acme/team/app`) up to this many components get a stream route. */
+const MAX_NAME_COMPONENTS = 6;
+
+const repositoryName = (p: StreamParams): string => {
+  const parts: string[] = [];
+  for (let i = 0; p[`n${i}`] !== undefined; i++) parts.push(p[`n${i}`]!);
+  return parts.join('/');
+};
 
 const query = z.object({ since: z.coerce.number().int().min(0).default(0) });
 
@@ -28,15 +34,17 @@ export async function buildStreamRoutes(app: FastifyInstance, deps: ApiDeps, log
     await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
     const authorizeStream = async (req: FastifyRequest) => {
       const p = req.params as StreamParams;
-      const repo = await findRepository(deps.db, p.namespace, p.name);
-      if (!repo) throw missingRepository(req.identity, `${p.namespace}/${p.name}`);
+      const name = repositoryName(p);
+      const repo = await findRepository(deps.db, p.namespace, name);
+      if (!repo) throw missingRepository(req.identity, `${p.namespace}/${name}`);
       await authorize(deps, req, { on: 'repo', repo, role: 'read' });
       const build = await findBuild(deps.db, p.uuid);
-      if (!build || build.repositoryId !== repo.id) throw notFound(`no build ${p.uuid} in ${p.namespace}/${p.name}`);
+      if (!build || build.repositoryId !== repo.id) throw notFound(`no build ${p.uuid} in ${p.namespace}/${name}`);
       parseInput(query, req.query);
     };
-    // Repository names without a slash only: a path parameter cannot hold one (the REST endpoints can).
-    scope.get('/repository/:namespace/:name/build/:uuid/logs/stream', { websocket: true, preHandler: authorizeStream }, (socket, req) => {
+    // A path parameter cannot hold a slash, and the REST endpoints' wildcard route owns
+    // /repository/*: so one parametric route per name depth, which the router prefers to the wildcard.
+    const stream = (socket: WebSocket, req: FastifyRequest) => {
       const { uuid } = req.params as StreamParams;
       const { since } = parseInput(query, req.query);
       const ac = new AbortController();
@@ -60,6 +68,10 @@ export async function buildStreamRoutes(app: FastifyInstance, deps: ApiDeps, log
           if (socket.readyState === socket.OPEN) socket.close(1011, 'internal error');
         }
       })();
-    });
+    };
+    for (let depth = 1; depth <= MAX_NAME_COMPONENTS; depth++) {
+      const name = Array.from({ length: depth }, (_, i) => `:n${i}`).join('/');
+      scope.get(`/repository/:namespace/${name}/build/:uuid/logs/stream`, { websocket: true, preHandler: authorizeStream }, stream);
+    }
   });
 }

@@ -180,6 +180,30 @@ describe(`build API (${TEST_DB})`, function () {
     assert.equal(status, 401);
   });
 
+  it('streams the log of a repository with a nested name (alice/team/app)', async () => {
+    await server.cli('admin', 'create-repo', 'alice/team/app');
+    const nested = '/api/v1/repository/alice/team/app';
+    const started = await req('POST', `${nested}/build/`, { form: upload(DOCKERFILE) });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const messages: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${nested}/build/${started.body.id}/logs/stream`, { headers: { authorization: basic(ALICE.user, ALICE.password) } });
+      ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+      ws.on('close', () => resolve());
+      ws.on('error', reject);
+    });
+    assert.ok(messages.some((m) => m.type === 'phase' && m.message === 'build-scheduled'), JSON.stringify(messages));
+    assert.equal(messages.at(-1).final, true);
+    // The build belongs to alice/team/app: through another repository's path it is not found.
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${api}/build/${started.body.id}/logs/stream`, { headers: { authorization: basic(ALICE.user, ALICE.password) } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(status, 404);
+  });
+
   it('`slipway build DIR` uploads the folder, follows the log with the phases, and exits non-zero unless it completes', async () => {
     const dir = mkdtempSync(nodePath.join(os.tmpdir(), 'slipway-cli-build-'));
     try {
