@@ -32,6 +32,15 @@ export interface GitSource {
   triggerId: string;
 }
 
+/**
+ * The tag an executor pushes the image to. The build's own tags are set from it only in the
+ * transaction that completes the build, so a build that fails or is cancelled mid-push leaves
+ * none of them behind; the staging tag itself is ended whatever the outcome.
+ */
+export function stagingTag(uuid: string): string {
+  return `slipway-build-${uuid}`;
+}
+
 /** Fetching or reading the build's source failed because of the source itself (not retried). */
 export class BuildSourceError extends Error {
   override name = 'BuildSourceError';

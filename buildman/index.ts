@@ -41,13 +41,15 @@ export interface BuildManagerDeps {
   fetchSource?: RunnerDeps['fetchSource'];
   /** Called in the transaction that ends a build; see BuildQueueOptions.onFinished. */
   onFinished?: BuildQueueOptions['onFinished'];
+  /** Sets a completed build's tags in the registry; see BuildQueueOptions.tags. */
+  tags?: BuildQueueOptions['tags'];
 }
 
 export function createBuildManager(deps: BuildManagerDeps): BuildManager {
   const { config, db } = deps;
   const bm = config.BUILD_MANAGER;
   const site = { host: config.SERVER_HOSTNAME, scheme: config.PREFERRED_URL_SCHEME };
-  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished, maxQueuedPerNamespace: bm.MAXIMUM_QUEUED_BUILDS_PER_NAMESPACE });
+  const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished, maxQueuedPerNamespace: bm.MAXIMUM_QUEUED_BUILDS_PER_NAMESPACE, tags: deps.tags });
   const pubsub = deps.pubsub ?? createInProcessLogPubSub();
   const logs = createLogStore(db, pubsub);
   const leaseMs = bm.LEASE_SECONDS * 1000;

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../src/db/index.js';
 import { conflict, notFound, tooMany } from '../src/errors.js';
-import { buildQuery, buildFromRow, isFinal, type ActivePhase, type Build, type BuildSource, type BuildTrigger, type FinalPhase } from './build-model.js';
+import { buildQuery, buildFromRow, isFinal, stagingTag, type ActivePhase, type Build, type BuildSource, type BuildTrigger, type FinalPhase } from './build-model.js';
 import { recordBuildEvent, type EventSite } from './build-events.js';
 
 export interface BuildRequest {
@@ -52,6 +52,17 @@ export interface BuildQueueOptions {
   onFinished?: (tx: Tx, build: Build) => Promise<void>;
   /** Builds one namespace may have waiting or running; enqueue refuses one more (429). */
   maxQueuedPerNamespace?: number;
+  /** Sets an ended build's tags in the registry (the composition root hands in the registry's). */
+  tags?: BuildTagPublisher;
+}
+
+/** What the registry does with an ended build's tags, in the transaction that ends it. */
+export interface BuildTagPublisher {
+  /**
+   * `digest` set (the build completed): point every tag at it; then, whatever the outcome, end
+   * the staging tag. Idempotent, so it may run again after a push that outlived a cancel.
+   */
+  settle(tx: Tx, ended: { repositoryId: number; stagingTag: string; tags: string[]; digest: string | null }): Promise<void>;
 }
 
 export interface BuildQueue {
@@ -71,6 +82,8 @@ export interface BuildQueue {
   /** On start-up: the leases this worker id held before it was killed are lapsed by definition. */
   releaseOwner(workerId: string): Promise<number>;
   cancel(uuid: string): Promise<Build>;
+  /** Settles an ended build's tags again: a push in flight when it was cancelled may land after. */
+  resettleTags(uuid: string): Promise<void>;
   /** Builds waiting or running, for readiness and tests. */
   pending(): Promise<number>;
 }
@@ -101,8 +114,14 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
     await tx('build_queue').where({ build_uuid: uuid }).delete();
     await tx('builds').where({ uuid }).update({ phase, updated_at: t, completed_at: t, ...fields });
     const build = await load(tx, uuid);
+    await settleTags(tx, build);
     await opts.onFinished?.(tx, build);
     return build;
+  }
+
+  async function settleTags(tx: Tx, build: Build): Promise<void> {
+    const digest = build.phase === 'complete' ? (build.manifestDigests[0] ?? null) : null;
+    await opts.tags?.settle(tx, { repositoryId: build.repositoryId, stagingTag: stagingTag(build.uuid), tags: build.tags, digest });
   }
 
   /** One failed run: another attempt, or the end as internalerror. */
@@ -226,6 +245,13 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
       });
       events.emit('cancelled', uuid);
       return build;
+    },
+
+    async resettleTags(uuid) {
+      await db.transaction(async (tx) => {
+        const row = await buildQuery(tx).where('b.uuid', uuid).first();
+        if (row && isFinal(row.phase)) await settleTags(tx, buildFromRow(row));
+      });
     },
 
     async pending() {

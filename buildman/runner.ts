@@ -3,7 +3,7 @@
 import type { Executor, ExecutorJob, ExecutorOutcome, ExecutorPhase, RegistryCredentials } from '../executors/executor.js';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { BuildSourceError, type Build } from './build-model.js';
+import { BuildSourceError, stagingTag, type Build } from './build-model.js';
 import type { BuildQueue, Claim } from './queue.js';
 import type { LogStore } from './log-store.js';
 
@@ -104,7 +104,8 @@ async function jobFor(deps: RunnerDeps, build: Build, signal: AbortSignal): Prom
     dockerfilePath: build.dockerfilePath,
     registry: deps.registry,
     repository: `${build.namespace}/${build.repository}`,
-    tags: build.tags,
+    // The build's tags are set from the staging tag when it completes (see stagingTag).
+    tags: [stagingTag(build.uuid)],
     buildArgs: build.buildArgs,
     pushCredentials: await deps.pushCredentials(build),
     pullCredentials: deps.pullCredentials ? await deps.pullCredentials(build) : undefined,
@@ -124,16 +125,29 @@ async function settle(deps: RunnerDeps, build: Build, outcome: ExecutorOutcome, 
     if (stopped) {
       // Shutdown: hand the build back without using up an attempt (a no-op after cancel or a lost lease).
       if (await queue.release(uuid, workerId)) await logs.append(uuid, { type: 'phase', message: 'waiting', data: { reason: 'the server stopped' } });
+      // A cancel ended the staging tag when it committed; a push that was in flight may have set it since.
+      else await queue.resettleTags(uuid);
       return;
     }
     if (outcome.status === 'cancelled') outcome = { status: 'internalerror', message: 'the executor stopped the build unasked' };
     if (outcome.status === 'complete') {
-      if (await queue.complete(uuid, workerId, { imageId: outcome.imageId, manifestDigests: outcome.manifestDigests })) {
-        await logs.append(uuid, { type: 'phase', message: 'complete', data: { image_id: outcome.imageId, manifest_digests: outcome.manifestDigests } });
+      const { imageId, manifestDigests } = outcome;
+      let completed: boolean;
+      try {
+        completed = await queue.complete(uuid, workerId, { imageId, manifestDigests });
+      } catch (err) {
+        // Setting the tags failed (the pushed manifest is not in the registry): the run failed.
+        deps.log.error({ err, build: uuid }, 'completing the build failed');
+        outcome = { status: 'internalerror', message: `setting the tags failed: ${(err as Error).message}` };
+        completed = false;
+      }
+      if (completed) {
+        await logs.append(uuid, { type: 'plain', message: `tagged ${build.tags.join(', ')}`, data: { tags: build.tags, manifest_digest: manifestDigests[0] } });
+        await logs.append(uuid, { type: 'phase', message: 'complete', data: { image_id: imageId, manifest_digests: manifestDigests } });
         logs.end(uuid, 'complete');
         await removeContext(build);
       }
-      return;
+      if (outcome.status === 'complete') return;
     }
     // The executor usually logged the failure itself; the log shows it once.
     if (lastLine !== outcome.message) await logs.append(uuid, { type: 'error', message: outcome.message });

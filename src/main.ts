@@ -10,6 +10,7 @@ import * as admin from './cli/admin.js';
 import { createExecutors } from '../executors/index.js';
 import { createBuildManager, executorSlots, type BuildManager } from '../buildman/index.js';
 import { buildCommand } from '../buildman/cli.js';
+import { settleBuildTags } from '../registry/metadata/build-tags.js';
 
 function configFrom(cmd: Command): Config {
   const opts = cmd.optsWithGlobals() as { config?: string };
@@ -48,7 +49,8 @@ function buildManager(rt: Runtime): BuildManager {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return createBuildManager({ config, db: rt.db, log: rt.log, tokens: rt.tokens, keys: rt.keys, executors: executorSlots(executors, config.EXECUTORS) });
+  return createBuildManager({ config, db: rt.db, log: rt.log, tokens: rt.tokens, keys: rt.keys, executors: executorSlots(executors, config.EXECUTORS),
+    tags: { settle: settleBuildTags } });
 }
 
 /** Runs an admin command against the same database the server uses, then closes it. */

@@ -1,5 +1,5 @@
 // Queue + log store + scheduler on a test database, driving a ScriptedExecutor.
-import { createBuildQueue, type BuildQueue, type BuildRequest } from '../../buildman/queue.js';
+import { createBuildQueue, type BuildQueue, type BuildRequest, type BuildTagPublisher } from '../../buildman/queue.js';
 import { createLogStore, type LogStore } from '../../buildman/log-store.js';
 import { createInProcessLogPubSub, type LogPubSub } from '../../buildman/log-pubsub.js';
 import { createScheduler, type Scheduler } from '../../buildman/scheduler.js';
@@ -20,11 +20,12 @@ export interface ManagerOptions {
   maxAttempts?: number;
   leaseMs?: number;
   workerId?: string;
+  tags?: BuildTagPublisher;
 }
 
 export function createManager(db: Db, executor: Executor, opts: ManagerOptions = {}): Manager {
   const site = { host: '127.0.0.1:8080', scheme: 'http' as const };
-  const queue = createBuildQueue(db, { maxAttempts: opts.maxAttempts ?? 3, retryDelayMs: 0, site });
+  const queue = createBuildQueue(db, { maxAttempts: opts.maxAttempts ?? 3, retryDelayMs: 0, site, tags: opts.tags });
   const pubsub = createInProcessLogPubSub();
   const logs = createLogStore(db, pubsub);
   const scheduler = createScheduler({

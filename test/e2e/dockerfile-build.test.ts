@@ -131,6 +131,10 @@ describe(`a Dockerfile build through the API with Podman (${TEST_DB})`, function
     assert.ok(messages.some((m) => m.type === 'command' && /RUN echo hello-from-run/.test(m.message ?? '')), 'the RUN step is a command line');
     assert.ok(messages.some((m) => m.type !== 'command' && /^hello-from-run$/m.test(m.message ?? '')), 'the RUN output streamed');
 
+    const listed = mustSucceed('robot lists tags', await clients.skopeo(['list-tags', '--creds', `acme+reader:${readerToken}`, `docker://${server.host}/acme/app`]));
+    const tags = (JSON.parse(listed.stdout) as { Tags: string[] }).Tags;
+    assert.deepEqual(tags.filter((t) => ['v1', 'latest'].includes(t)).sort(), ['latest', 'v1']);
+    assert.ok(!tags.some((t) => t.startsWith('slipway-build-')), `the staging tag is gone once the build completes: ${tags.join(', ')}`);
     for (const tag of ['v1', 'latest']) {
       const inspect = mustSucceed(`robot inspects ${tag}`, await clients.skopeo([
         'inspect', '--format', '{{.Digest}}', '--creds', `acme+reader:${readerToken}`, `docker://${server.host}/acme/app:${tag}`,
