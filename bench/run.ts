@@ -8,6 +8,8 @@ import { startReferenceRegistry } from '../test/support/reference-registry.js';
 import { basic } from '../test/support/server.js';
 import type { Target } from './http-load.js';
 import * as scenarios from './registry-bench.js';
+import { benchTriggers } from './trigger-bench.js';
+import { benchBuilds } from './build-bench.js';
 
 const BIG = Number(process.env.BENCH_BLOB_MB ?? 256) << 20;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -105,6 +107,8 @@ async function main(): Promise<void> {
   printTable(ROWS.map(([key, metric, unit, higherIsBetter]) => ({
     metric, unit, higherIsBetter, values: { slipway: results.slipway![key]!, reference: results.reference![key]! },
   })));
+  await benchTriggers();
+  await benchBuilds();
 }
 
 main().catch((err) => {

@@ -29,8 +29,9 @@ export function buildEventPayload(kind: BuildEventKind, build: Build, site: Even
   const trigger = build.trigger ? { trigger_id: build.trigger.id, trigger_kind: build.trigger.kind, trigger_metadata: build.trigger.metadata } : {};
   if (kind === 'build_queued') {
     return {
-      ...base, build_id: build.uuid, docker_tags: build.tags, repo: build.repository, is_manual: build.trigger === null,
-      manual_user: build.manualUser, ...(build.trigger ? { ...trigger, trigger_manual: false } : {}),
+      // A trigger's "run now" is manual too: it has both a trigger and the user who ran it.
+      ...base, build_id: build.uuid, docker_tags: build.tags, repo: build.repository, is_manual: build.trigger === null || build.manualUser !== null,
+      manual_user: build.manualUser, ...(build.trigger ? { ...trigger, trigger_manual: build.manualUser !== null } : {}),
     };
   }
   return {

@@ -2,7 +2,7 @@
 // (DATA_DIR/build-contexts/<id>.tar), refusing anything unsafe with a clear 400 before a build
 // exists: a bare Dockerfile, a .tar / .tar.gz / .zip archive, or an http(s) archive_url.
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,7 +44,8 @@ function checkLink(entryPath: string, target: string, hard: boolean): void {
   if (resolved === '..' || resolved.startsWith('../')) throw invalid('file', `the archive holds a link pointing outside the context (${entryPath} -> ${target})`);
 }
 
-async function checkTar(file: string): Promise<void> {
+/** Refuses a tar holding absolute or climbing paths, links leading out, or devices and fifos. */
+export async function checkTar(file: string): Promise<void> {
   let problem: Error | null = null;
   await tar.list({
     file,
@@ -173,20 +174,34 @@ export async function prepareContext(dataDir: string, upload: string, paths: Con
       await checkTar(tarFile);
       await tar.extract({ file: tarFile, cwd: tree, preserveOwner: false, noChmod: true });
     }
-    const { context, dockerfile } = resolvePaths(kind === 'dockerfile' ? { ...paths, subdirectory: undefined, dockerfile_path: undefined, context: undefined } : paths);
-    const contextDir = path.join(tree, context);
-    const contextStat = await stat(contextDir).catch(() => null);
-    if (!contextStat?.isDirectory()) throw invalid('context', `the archive has no folder ${context || '/'} to use as the context`);
-    const dfStat = await stat(path.join(tree, dockerfile)).catch(() => null);
-    if (!dfStat?.isFile()) throw invalid(paths.dockerfile_path ? 'dockerfile_path' : 'file', `the archive holds no Dockerfile at /${dockerfile}`);
-    const inContext = path.posix.relative(context || '.', dockerfile);
-    if (inContext.startsWith('..')) throw invalid('dockerfile_path', `the Dockerfile /${dockerfile} lies outside the context /${context}`);
-    const tarPath = path.join(root, `${randomUUID()}.tar`);
-    await tar.create({ file: tarPath, cwd: contextDir, portable: true }, ['.']);
-    return { tarPath, dockerfilePath: inContext, context: `/${context}`, dockerfileFromRoot: `/${dockerfile}` };
+    return await packContext(tree, kind === 'dockerfile' ? { ...paths, subdirectory: undefined, dockerfile_path: undefined, context: undefined } : paths, path.join(root, `${randomUUID()}.tar`));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Applies Quay's path rules to an unpacked source tree (an upload, a git checkout) and writes the
+ * context folder's tar to `tarPath`. `what` names the tree in errors ("the archive", "the commit").
+ */
+export async function packContext(tree: string, paths: ContextPaths, tarPath: string, what = 'the archive'): Promise<PreparedContext> {
+  const { context, dockerfile } = resolvePaths(paths);
+  const contextDir = path.join(tree, context);
+  const contextStat = await stat(contextDir).catch(() => null);
+  if (!contextStat?.isDirectory()) throw invalid('context', `${what} has no folder ${context || '/'} to use as the context`);
+  const dfStat = await stat(path.join(tree, dockerfile)).catch(() => null);
+  if (!dfStat?.isFile()) throw invalid(paths.dockerfile_path ? 'dockerfile_path' : 'file', `${what} holds no Dockerfile at /${dockerfile}`);
+  const inContext = path.posix.relative(context || '.', dockerfile);
+  if (inContext.startsWith('..')) throw invalid('dockerfile_path', `the Dockerfile /${dockerfile} lies outside the context /${context}`);
+  // A tree whose links were not checked on the way in (a git checkout) could name a context or
+  // Dockerfile through a link that leaves it; the tar would then hold the server's own files.
+  const realTree = await realpath(tree);
+  for (const p of [contextDir, path.join(tree, dockerfile)]) {
+    const real = await realpath(p);
+    if (real !== realTree && !real.startsWith(realTree + path.sep)) throw invalid('context', `/${path.relative(tree, p)} in ${what} is a link leading out of it`);
+  }
+  await tar.create({ file: tarPath, cwd: contextDir, portable: true }, ['.']);
+  return { tarPath, dockerfilePath: inContext, context: `/${context}`, dockerfileFromRoot: `/${dockerfile}` };
 }
 
 function capBytes(max: number, what: string): Transform {

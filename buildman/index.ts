@@ -12,7 +12,9 @@ import type { Keys } from '../src/auth/secret-key.js';
 import type { Executor } from '../executors/executor.js';
 import { createBuildQueue, type BuildQueue, type BuildQueueOptions } from './queue.js';
 import type { RunnerDeps } from './runner.js';
+import type { Build } from './build-model.js';
 import { createInProcessLogPubSub, type LogPubSub } from './log-pubsub.js';
+import { bridgeQueueEvents, type ClusterEvents } from './cluster-events.js';
 import { createLogStore, type LogStore } from './log-store.js';
 import { createScheduler, type ExecutorSlot, type Scheduler } from './scheduler.js';
 import { buildEndpoints } from './api/builds.js';
@@ -37,12 +39,16 @@ export interface BuildManagerDeps {
   keys: Keys;
   executors: ExecutorSlot[];
   pubsub?: LogPubSub;
+  /** Carries the queue's events to other replicas (BUILD_MANAGER.PUBSUB); none with a single server. */
+  cluster?: ClusterEvents | null;
   /** Fetches git sources (builds started by triggers); see RunnerDeps.fetchSource. */
   fetchSource?: RunnerDeps['fetchSource'];
   /** Called in the transaction that ends a build; see BuildQueueOptions.onFinished. */
   onFinished?: BuildQueueOptions['onFinished'];
   /** Sets a completed build's tags in the registry; see BuildQueueOptions.tags. */
   tags?: BuildQueueOptions['tags'];
+  /** Who a build without a manual user pushes as: a trigger's connected user (triggers/index.ts). */
+  pushUser?: (build: Build) => Promise<string | null>;
 }
 
 export function createBuildManager(deps: BuildManagerDeps): BuildManager {
@@ -50,6 +56,7 @@ export function createBuildManager(deps: BuildManagerDeps): BuildManager {
   const bm = config.BUILD_MANAGER;
   const site = { host: config.SERVER_HOSTNAME, scheme: config.PREFERRED_URL_SCHEME };
   const queue = createBuildQueue(db, { maxAttempts: bm.MAX_ATTEMPTS, site, onFinished: deps.onFinished, maxQueuedPerNamespace: bm.MAXIMUM_QUEUED_BUILDS_PER_NAMESPACE, tags: deps.tags });
+  if (deps.cluster) bridgeQueueEvents(queue.events, deps.cluster);
   const pubsub = deps.pubsub ?? createInProcessLogPubSub();
   const logs = createLogStore(db, pubsub);
   const leaseMs = bm.LEASE_SECONDS * 1000;
@@ -61,8 +68,9 @@ export function createBuildManager(deps: BuildManagerDeps): BuildManager {
     fetchSource: deps.fetchSource,
     async pushCredentials(build) {
       // A registry token for this one repository, in the name of whoever started the build.
-      const user = build.manualUser ? await findAccount(db, build.manualUser) : null;
-      if (!user) throw new Error(`the build's user ${build.manualUser ?? '(trigger)'} no longer exists`);
+      const userName = build.manualUser ?? (await deps.pushUser?.(build)) ?? null;
+      const user = userName ? await findAccount(db, userName) : null;
+      if (!user) throw new Error(`the build's user ${userName ?? '(the trigger has no connected user)'} no longer exists`);
       const name = `${build.namespace}/${build.repository}`;
       const { token } = await deps.tokens.issue({ kind: 'user', account: user }, [{ type: 'repository', name, actions: ['pull', 'push'] }]);
       return { username: user.name, password: token };

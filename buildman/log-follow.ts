@@ -27,6 +27,8 @@ export async function* followLog(
     }
   }
   try {
+    // A remote pub/sub subscribes asynchronously: only once it holds is the store read complete.
+    await sub.ready;
     yield* fromStore();
     const build = await findBuild(db, uuid);
     if (!build || isFinal(build.phase)) {
@@ -34,11 +36,21 @@ export async function* followLog(
       yield { kind: 'end', phase: build?.phase ?? 'unknown' };
       return;
     }
+    // Set when a gap hid whether the end was sent and the row is already final (a transport
+    // reconnected): the end normally follows at once; if it does not come, the row's phase is it.
+    let endedAs: string | null = null;
     while (!opts.signal?.aborted) {
-      const m = await Promise.race([sub.next(), abortPromise(opts.signal)]);
+      const m = await Promise.race([sub.next(), abortPromise(opts.signal), ...(endedAs ? [delay(END_GRACE_MS)] : [])]);
       if (m === null) return;
+      if (m === 'timeout') {
+        yield* fromStore();
+        yield { kind: 'end', phase: endedAs! };
+        return;
+      }
       if (m.kind === 'gap') {
         yield* fromStore();
+        const now = await findBuild(db, uuid);
+        if (!now || isFinal(now.phase)) endedAs = now?.phase ?? 'unknown';
       } else if (m.kind === 'line') {
         if (m.line.seq < next) continue;
         if (m.line.seq > next) yield* fromStore();
@@ -56,6 +68,12 @@ export async function* followLog(
     opts.signal?.removeEventListener('abort', onAbort);
     sub.close();
   }
+}
+
+const END_GRACE_MS = 2000;
+
+function delay(ms: number): Promise<'timeout'> {
+  return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
 }
 
 function abortPromise(signal?: AbortSignal): Promise<null> {

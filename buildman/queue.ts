@@ -3,7 +3,7 @@
 // releaseOwner for workers that died. A queue row exists while the build still has to run or runs.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Db, Queryable, Tx } from '../src/db/index.js';
+import { isUniqueViolation, type Db, type Queryable, type Tx } from '../src/db/index.js';
 import { conflict, notFound, tooMany } from '../src/errors.js';
 import { buildQuery, buildFromRow, isFinal, stagingTag, type ActivePhase, type Build, type BuildSource, type BuildTrigger, type FinalPhase } from './build-model.js';
 import { recordBuildEvent, type EventSite } from './build-events.js';
@@ -37,6 +37,8 @@ export interface QueueEvents {
   available: [uuid: string];
   /** A build was cancelled; its worker, wherever it runs, must stop it. */
   cancelled: [uuid: string];
+  /** A build this queue ended on its own (its last attempt's worker died): its watchers must hear of it. */
+  ended: [uuid: string, phase: FinalPhase];
 }
 
 export interface BuildQueueOptions {
@@ -90,11 +92,6 @@ export interface BuildQueue {
 
 /** The advisory-lock class that serializes enqueues per namespace (the second key is the namespace id). */
 const NAMESPACE_LIMIT_LOCK = 0x51a7;
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
 function isPostgres(db: Db): boolean {
   return (db.client.config as { client?: string }).client === 'pg';
@@ -292,14 +289,20 @@ export function createBuildQueue(db: Db, opts: BuildQueueOptions): BuildQueue {
   }
 
   async function requeueWhere(filter: (q: ReturnType<Db>) => ReturnType<Db>, message: string): Promise<number> {
-    const { count, requeued } = await db.transaction(async (tx) => {
+    const { count, requeued, ended } = await db.transaction(async (tx) => {
       let q = filter(tx('build_queue'));
       if (pg) q = q.forUpdate().skipLocked();
       const items: Record<string, unknown>[] = await q;
       let requeued = 0;
-      for (const item of items) if (!(await countFailure(tx, item, message)).final) requeued++;
-      return { count: items.length, requeued };
+      const ended: { uuid: string; phase: FinalPhase }[] = [];
+      for (const item of items) {
+        const result = await countFailure(tx, item, message);
+        if (result.final) ended.push({ uuid: String(item.build_uuid), phase: result.phase });
+        else requeued++;
+      }
+      return { count: items.length, requeued, ended };
     });
+    for (const e of ended) events.emit('ended', e.uuid, e.phase);
     if (requeued > 0) availableLater('*');
     return count;
   }

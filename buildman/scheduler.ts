@@ -92,11 +92,21 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       .catch((err: unknown) => log.warn({ err, build: uuid }, 'removing a cancelled build\'s context failed'));
   }
 
+  /** The queue ended a build whose worker died on its last attempt: its log and watchers get the end here. */
+  function onEnded(uuid: string, phase: string): void {
+    void opts.logs.append(uuid, { type: 'phase', message: phase, data: {} })
+      .then(() => opts.logs.end(uuid, phase))
+      .then(() => findBuild(opts.queue.db, uuid))
+      .then((b) => (b ? removeContext(b) : undefined))
+      .catch((err: unknown) => log.warn({ err, build: uuid }, 'ending a build whose worker died failed'));
+  }
+
   async function sweep(): Promise<void> {
     try {
       await queue.requeueExpired();
       // Also a safety net: whatever became claimable without an event (another replica's retry delay) is picked up here.
-      wake();
+      // Awaited, so start() returns only once this replica has looked at the queue (tests rely on it).
+      await pump();
     } catch (err) {
       log.warn({ err }, 'sweeping lapsed build leases failed');
     }
@@ -108,6 +118,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       stopped = false;
       queue.events.on('available', wake);
       queue.events.on('cancelled', onCancelled);
+      queue.events.on('ended', onEnded);
       const released = await queue.releaseOwner(opts.workerId);
       if (released > 0) log.warn({ builds: released }, 'builds this worker ran before a restart are retried');
       await sweep();
@@ -119,6 +130,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       stopped = true;
       queue.events.off('available', wake);
       queue.events.off('cancelled', onCancelled);
+      queue.events.off('ended', onEnded);
       if (sweepTimer) clearInterval(sweepTimer);
       for (const r of running.values()) r.controller.abort();
       await Promise.allSettled([...running.values()].map((r) => r.done));

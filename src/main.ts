@@ -11,6 +11,13 @@ import { createExecutors } from '../executors/index.js';
 import { createBuildManager, executorSlots, type BuildManager } from '../buildman/index.js';
 import { buildCommand } from '../buildman/cli.js';
 import { settleBuildTags } from '../registry/metadata/build-tags.js';
+import { startGcWorker } from '../registry/gc/worker.js';
+import { gcCommand } from '../registry/gc/gc-command.js';
+import path from 'node:path';
+import { createTriggers, type Triggers } from '../triggers/index.js';
+import { createGitSourceFetcher } from '../triggers/git-source.js';
+import { openPubSubTransport } from '../buildman/log-pubsub-config.js';
+import type { PubSubTransport } from '../buildman/cluster-events.js';
 
 function configFrom(cmd: Command): Config {
   const opts = cmd.optsWithGlobals() as { config?: string };
@@ -20,11 +27,19 @@ function configFrom(cmd: Command): Config {
 async function serve(config: Config): Promise<void> {
   const rt = await openRuntime(config);
   const blobs = createBlobStore(createFilesystemDriver(config.STORAGE.PATH));
-  const builds = config.FEATURE_BUILD_SUPPORT ? buildManager(rt) : null;
-  const app = await createApp({ ...rt, blobs, apiModules: builds ? [builds.apiModule] : [] });
+  // Build logs and queue events reach other replicas through it (BUILD_MANAGER.PUBSUB).
+  const pubsub = config.FEATURE_BUILD_SUPPORT ? await openPubSubTransport(config, rt.log) : null;
+  // Triggers enqueue on the build manager's queue, and the build manager calls triggers' hooks: bound once both exist.
+  const hooks: TriggerHooks = {};
+  const builds = pubsub ? buildManager(rt, pubsub, hooks) : null;
+  const triggers = builds ? (hooks.triggers = createTriggers({ ...rt, queue: builds.queue })) : null;
+  const app = await createApp({
+    ...rt, blobs, apiModules: builds && triggers ? [builds.apiModule, triggers.apiModule] : [], routeModules: triggers ? [triggers.routeModule] : [],
+  });
   const address = await app.listen({ host: config.LISTEN_ADDRESS, port: config.PORT });
   // After listening: builds left by a killed server are requeued and every waiting one is dispatched.
   await builds?.scheduler.start();
+  const gc = config.FEATURE_GARBAGE_COLLECTION ? startGcWorker(gcDeps(rt), config.GC_INTERVAL_SECONDS, rt.log) : null;
   rt.log.info({ address, db: config.DB_URI.replace(/\/\/[^@]*@/, '//***@'), storage: config.STORAGE.PATH }, 'slipway listening');
   // Plain text too, for the person who just typed `slipway serve`.
   process.stderr.write(`slipway listening on ${address} (data in ${config.DATA_DIR})\n`);
@@ -32,6 +47,8 @@ async function serve(config: Config): Promise<void> {
     rt.log.info({ signal }, 'shutting down');
     await builds?.scheduler.stop();
     await app.close();
+    await gc?.stop();
+    await pubsub?.close();
     await rt.db.destroy();
     process.exit(0);
   };
@@ -39,8 +56,12 @@ async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
+interface TriggerHooks {
+  triggers?: Triggers;
+}
+
 /** FEATURE_BUILD_SUPPORT: the executors named in EXECUTORS, and the build manager driving them. */
-function buildManager(rt: Runtime): BuildManager {
+function buildManager(rt: Runtime, pubsub: PubSubTransport, hooks: TriggerHooks): BuildManager {
   const { config } = rt;
   if (config.EXECUTORS.length === 0) throw new ConfigError('FEATURE_BUILD_SUPPORT: true needs at least one EXECUTORS entry');
   let executors;
@@ -49,8 +70,21 @@ function buildManager(rt: Runtime): BuildManager {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return createBuildManager({ config, db: rt.db, log: rt.log, tokens: rt.tokens, keys: rt.keys, executors: executorSlots(executors, config.EXECUTORS),
-    tags: { settle: settleBuildTags } });
+  return createBuildManager({ config, db: rt.db, log: rt.log, tokens: rt.tokens, keys: rt.keys, executors: executorSlots(executors, config.EXECUTORS), pubsub: pubsub.logs, cluster: pubsub.cluster,
+    fetchSource: createGitSourceFetcher({ db: rt.db, keys: rt.keys, workDir: path.join(config.DATA_DIR, 'git-sources'), log: rt.log }),
+    onFinished: async (tx, build) => hooks.triggers?.onFinished(tx, build),
+    tags: { settle: settleBuildTags },
+    pushUser: async (build) => (await hooks.triggers?.pushUser(build)) ?? null,
+  });
+}
+
+/** What the garbage collector works on: the database and the blob store of the configured storage. */
+function gcDeps(rt: Runtime) {
+  const { config } = rt;
+  return {
+    db: rt.db, blobs: createBlobStore(createFilesystemDriver(config.STORAGE.PATH)),
+    graceSeconds: config.GC_GRACE_SECONDS, uploadExpirySeconds: config.GC_UPLOAD_EXPIRY_SECONDS,
+  };
 }
 
 /** Runs an admin command against the same database the server uses, then closes it. */
@@ -110,6 +144,9 @@ export function buildCli(): Command {
   a.command('grant <namespace/name> <account> <role>')
     .description('give a user or robot (ns+robot) read, write or admin on a repository')
     .action(adminAction(admin.grantCmd));
+  a.command('gc')
+    .description('run one garbage collection pass now: tags past the time machine, unreferenced manifests and blobs')
+    .action(adminAction((rt) => gcCommand(gcDeps(rt))));
   return program;
 }
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # wrk drives the request-rate scenarios of `npm run bench`.
-PACKAGES=(podman buildah skopeo runc uidmap busybox-static docker-registry wrk)
+# openssh-server: the git trigger tests serve bare repositories through a real sshd.
+PACKAGES=(podman buildah skopeo runc uidmap busybox-static docker-registry wrk openssh-server)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

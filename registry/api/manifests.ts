@@ -9,10 +9,13 @@ import {
   deleteManifest as removeManifest, manifestContent, referenceUnknown, resolveDigest, resolveTag, storeManifest,
   type ManifestHead,
 } from '../metadata/manifests.js';
-import { endTag } from '../metadata/tags.js';
+import { deleteTag } from '../metadata/tag-history.js';
+import { DomainError } from '../../src/errors.js';
+import { imageConfigLabels } from '../metadata/labels.js';
 import { recordLog, type Performer } from '../../src/audit/usage-log.js';
 import { logBuffer } from '../../src/audit/log-buffer.js';
 import type { RouteContext } from './context.js';
+import { requireManifestRoom } from '../quota/enforce.js';
 
 type Reference = { tag: string; digest?: undefined } | { digest: string; tag?: undefined };
 
@@ -87,7 +90,10 @@ export async function putManifest(ctx: RouteContext): Promise<unknown> {
   }
   const parsed = parseManifest(bytes, ctx.req.headers['content-type']);
   const repo = await pushTarget(ctx, parsed);
-  await storeManifest(ctx.deps.db, repo.id, { digest, bytes, parsed, tag: ref.tag });
+  await requireManifestRoom(ctx.deps.db, ctx.deps.config, repo.namespace_id, parsed.blobs);
+  // The config is read into memory like a manifest, so the manifest size limit caps it too.
+  const labels = await imageConfigLabels(ctx.deps.blobs, parsed, ctx.deps.config.MAXIMUM_MANIFEST_SIZE);
+  await storeManifest(ctx.deps.db, repo.id, { digest, bytes, parsed, tag: ref.tag, labels });
   await recordLog(ctx.deps.db, {
     kind: 'push_repo', performer: performerOf(ctx), ip: ctx.req.ip,
     namespace: { id: repo.namespace_id, name: repo.namespace }, repository: { id: repo.id, name: repo.name },
@@ -140,7 +146,28 @@ export async function deleteManifest(ctx: RouteContext): Promise<unknown> {
   const ref = parseReference(ctx);
   const repo = await ctx.repo();
   const { db } = ctx.deps;
-  const found = ref.tag !== undefined ? await endTag(db, repo.id, ref.tag, Date.now()) : await removeManifest(db, repo.id, ref.digest);
+  const found = ref.tag !== undefined ? await untag(ctx, repo, ref.tag) : await removeManifest(db, repo.id, ref.digest);
   if (!found) return unknownManifest(ctx, ref);
   return ctx.reply.code(202).send();
+}
+
+/** DELETE by tag: the tag (and its cosign siblings) end as through the tag API, logged as delete_tag. */
+async function untag(ctx: RouteContext, repo: Repository, tag: string): Promise<boolean> {
+  return ctx.deps.db.transaction(async (tx) => {
+    let ended: Awaited<ReturnType<typeof deleteTag>>;
+    try {
+      ended = await deleteTag(tx, repo.id, tag);
+    } catch (err) {
+      if (err instanceof DomainError && err.kind === 'not_found') return false;
+      throw err;
+    }
+    for (const t of [{ name: tag, digest: ended.digest }, ...ended.siblings]) {
+      await recordLog(tx, {
+        kind: 'delete_tag', performer: performerOf(ctx), ip: ctx.req.ip,
+        namespace: { id: repo.namespace_id, name: repo.namespace }, repository: { id: repo.id, name: repo.name },
+        metadata: { namespace: repo.namespace, repo: repo.name, tag: t.name, manifest_digest: t.digest },
+      });
+    }
+    return true;
+  });
 }

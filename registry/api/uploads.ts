@@ -8,6 +8,9 @@ import {
   completeUpload, createUpload, deleteUpload, getUpload, linkBlob, repoBlobSize, setUploadSize, type UploadRecord,
 } from '../metadata/blobs.js';
 import { isUploadId } from '../storage/paths.js';
+import { claimBlob } from '../gc/blob-guard.js';
+import { requireQuotaRoom } from '../quota/enforce.js';
+import { requireChunkRoom } from '../quota/upload-quota.js';
 import type { RouteContext } from './context.js';
 
 // Uploads as a state machine (OCI distribution spec, "Pushing blobs"):
@@ -115,7 +118,10 @@ async function tryMount(ctx: RouteContext, repo: Repository, digest: string, fro
   if (!source || !(await ctx.caller.actions(from!)).has('pull')) return false;
   const sourceRepo = await findRepository(ctx.deps.db, source.namespace, source.repository);
   const size = sourceRepo ? await repoBlobSize(ctx.deps.db, sourceRepo.id, digest) : null;
-  if (size === null || (await ctx.deps.blobs.statBlob(digest)) === null) return false;
+  if (size === null) return false;
+  // Claimed before the bytes are looked at, so the collector cannot delete what we found.
+  await claimBlob(ctx.deps.db, digest);
+  if ((await ctx.deps.blobs.statBlob(digest)) === null) return false;
   await linkBlob(ctx.deps.db, repo.id, digest, size);
   return true;
 }
@@ -127,6 +133,8 @@ async function monolithic(ctx: RouteContext, repo: Repository, digest: Digest): 
   let size: number;
   try {
     size = await ctx.deps.blobs.appendUpload(scratch, ctx.req.raw, 0, declaredLength(ctx.req));
+    // Before the bytes go to (or are found at) their content address: see registry/gc/collector.ts.
+    await claimBlob(ctx.deps.db, text);
     await ctx.deps.blobs.commitUpload(scratch, text, size);
   } catch (err) {
     await ctx.deps.blobs.deleteUpload(scratch);
@@ -138,6 +146,9 @@ async function monolithic(ctx: RouteContext, repo: Repository, digest: Digest): 
 
 export async function startUpload(ctx: RouteContext): Promise<unknown> {
   const repo = await ctx.repoForPush();
+  // Over a Reject limit nothing more may come in (a monolithic body is counted by its length).
+  const monolithicLength = queryValue(ctx.req, 'digest') !== undefined ? declaredLength(ctx.req) ?? 0 : 0;
+  await requireQuotaRoom(ctx.deps.db, ctx.deps.config, repo.namespace_id, monolithicLength);
   const mount = queryValue(ctx.req, 'mount');
   if (mount !== undefined) {
     const digest = formatDigest(requireDigest(mount));
@@ -156,8 +167,10 @@ export async function uploadStatus(ctx: RouteContext): Promise<unknown> {
 
 export async function appendChunk(ctx: RouteContext): Promise<unknown> {
   return exclusive(ctx.params[0]!, async () => {
-    const { upload } = await loadUpload(ctx);
+    const { upload, repo } = await loadUpload(ctx);
+    await requireChunkRoom(ctx, upload, repo.namespace_id, upload.size + (declaredLength(ctx.req) ?? 0));
     const size = await receiveChunk(ctx, upload);
+    await requireChunkRoom(ctx, upload, repo.namespace_id, size);
     await setUploadSize(ctx.deps.db, upload.id, size);
     return sessionAnswer(ctx, 202, upload.id, size);
   });
@@ -169,7 +182,10 @@ export async function finishUpload(ctx: RouteContext): Promise<unknown> {
     const { upload, repo } = await loadUpload(ctx);
     const digest = formatDigest(requireDigest(queryValue(ctx.req, 'digest')));
     // The last chunk's size is not recorded on its own: the commit right after settles the upload.
+    if (hasBody(ctx.req)) await requireChunkRoom(ctx, upload, repo.namespace_id, upload.size + (declaredLength(ctx.req) ?? 0));
     const size = hasBody(ctx.req) ? await receiveChunk(ctx, upload) : upload.size;
+    await requireChunkRoom(ctx, upload, repo.namespace_id, size);
+    await claimBlob(ctx.deps.db, digest);
     try {
       await ctx.deps.blobs.commitUpload(upload.id, digest, size);
     } catch (err) {

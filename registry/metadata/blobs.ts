@@ -1,4 +1,5 @@
 import type { Queryable } from '../../src/db/index.js';
+import { lockBlob } from '../gc/blob-guard.js';
 
 // Blob records: `blobs` (global, by digest), `repo_blobs` (which repository may see which blob)
 // and `uploads` (uploads in progress, with the size acknowledged so far).
@@ -22,7 +23,10 @@ export async function missingBlobs(db: Queryable, repositoryId: number, digests:
     const rows: { digest: string }[] = await db('repo_blobs')
       .where('repository_id', repositoryId)
       .whereIn('digest', wanted.slice(i, i + IN_BATCH))
-      .select('digest');
+      .select('digest')
+      // Inside the manifest's transaction, the links it relies on cannot be collected under it
+      // (the collector locks a link FOR UPDATE before deleting it); SQLite ignores the clause.
+      .forShare();
     for (const r of rows) linked.add(r.digest);
   }
   return wanted.filter((d) => !linked.has(d));
@@ -42,9 +46,16 @@ export async function repoBlobSize(db: Queryable, repositoryId: number, digest: 
  * repository; doing it again is harmless.
  */
 export async function linkBlob(db: Queryable, repositoryId: number, digest: string, size: number): Promise<void> {
-  const now = Date.now();
-  await db('blobs').insert({ digest, size, created_at: now }).onConflict('digest').ignore();
-  await db('repo_blobs').insert({ repository_id: repositoryId, digest, created_at: now }).onConflict(['repository_id', 'digest']).ignore();
+  // Under the digest's lock, so the collector never deletes a blob between its check and this
+  // link (registry/gc/collector.ts); a deletion it decided but did not carry out is cancelled.
+  await db.transaction(async (tx) => {
+    await lockBlob(tx, digest);
+    const now = Date.now();
+    await tx('blob_deletions').where({ digest }).delete();
+    await tx('blobs').insert({ digest, size, created_at: now }).onConflict('digest').ignore();
+    // A link made again starts its grace period again: the push making it has a manifest to come.
+    await tx('repo_blobs').insert({ repository_id: repositoryId, digest, created_at: now }).onConflict(['repository_id', 'digest']).merge({ created_at: now });
+  });
 }
 
 /** Removes the repository's link to a blob; false when it had none. The bytes stay for GC. */

@@ -3,6 +3,7 @@
 // all at once, and never for a build that failed or was cancelled part-way through its push.
 import type { Queryable } from '../../src/db/index.js';
 import { endTag, moveTag } from './tags.js';
+import { manifestExpiresAfterMs } from './labels.js';
 
 export interface EndedBuildTags {
   repositoryId: number;
@@ -17,7 +18,9 @@ export async function settleBuildTags(db: Queryable, ended: EndedBuildTags): Pro
   if (ended.digest) {
     const manifest = await db('manifests').where({ repository_id: ended.repositoryId, digest: ended.digest }).first('id');
     if (!manifest) throw new Error(`the build's manifest ${ended.digest} is not in the repository`);
-    for (const tag of ended.tags) await moveTag(db, ended.repositoryId, tag, ended.digest);
+    // A Dockerfile's `LABEL quay.expires-after=…` makes the build's tags expire, as a push of the image would.
+    const expiresAfterMs = await manifestExpiresAfterMs(db, ended.repositoryId, ended.digest);
+    for (const tag of ended.tags) await moveTag(db, ended.repositoryId, tag, ended.digest, { expiresAfterMs });
   }
   await endTag(db, ended.repositoryId, ended.stagingTag, Date.now());
 }

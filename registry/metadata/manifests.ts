@@ -7,6 +7,7 @@ import type { ParsedManifest } from '../manifest/parse.js';
 import { missingBlobs } from './blobs.js';
 import { preparedFirst } from '../../src/db/prepared.js';
 import { endTagsOf, moveTag } from './tags.js';
+import { EXPIRES_AFTER_LABEL, expiresAfterMs, indexExpiresAfterMs, insertPushedLabels } from './labels.js';
 
 export interface RepoPath {
   namespace: string;
@@ -109,6 +110,7 @@ async function insertManifest(db: Queryable, repositoryId: number, input: StoreM
   if (parsed.children.length) {
     await db('manifest_children').insert(parsed.children.map((child_digest) => ({ manifest_id: id, child_digest })));
   }
+  if (input.labels) await insertPushedLabels(db, id, input.labels, now);
 }
 
 export interface StoreManifestInput {
@@ -117,6 +119,14 @@ export interface StoreManifestInput {
   parsed: ParsedManifest;
   /** The tag to point at the manifest; none when it was pushed by digest. */
   tag?: string;
+  /** The image config's labels, stored read-only with a new manifest; `quay.expires-after` sets the tag's end. */
+  labels?: Record<string, string>;
+}
+
+/** How long a tag pushed onto the manifest lives, from its own label or (an index) its children's. */
+async function pushedExpiry(db: Queryable, repositoryId: number, input: StoreManifestInput): Promise<number | undefined> {
+  if (input.parsed.shape === 'index') return indexExpiresAfterMs(db, repositoryId, input.parsed.children);
+  return expiresAfterMs(input.labels?.[EXPIRES_AFTER_LABEL]);
 }
 
 /**
@@ -127,7 +137,9 @@ export async function storeManifest(db: Queryable, repositoryId: number, input: 
   await db.transaction(async (tx) => {
     await requireReferences(tx, repositoryId, input.parsed);
     await insertManifest(tx, repositoryId, input, Date.now());
-    if (input.tag !== undefined) await moveTag(tx, repositoryId, input.tag, input.digest);
+    if (input.tag !== undefined) {
+      await moveTag(tx, repositoryId, input.tag, input.digest, { expiresAfterMs: await pushedExpiry(tx, repositoryId, input) });
+    }
   });
   contents.set(input.digest, input.bytes);
 }

@@ -22,26 +22,36 @@ function aliveRows(db: Queryable, repositoryId: number, now: number) {
  * Makes concurrent moves of one tag take turns until the transaction ends, so each sees the row
  * the previous one opened. SQLite needs nothing: its single writer already serializes them.
  */
-async function lockTag(db: Queryable, repositoryId: number, name: string): Promise<void> {
+export async function lockTag(db: Queryable, repositoryId: number, name: string): Promise<void> {
   if ((db.client as { dialect?: string }).dialect !== 'postgresql') return;
   const nameKey = createHash('sha1').update(name).digest().readInt32BE(0);
   await db.raw('SELECT pg_advisory_xact_lock(?, ?)', [repositoryId, nameKey]);
 }
 
+/** How a moved tag's new row starts out: expiring (milliseconds after its start), or marked as restored from history. */
+export interface MoveOptions {
+  expiresAfterMs?: number;
+  reversion?: boolean;
+}
+
 /**
  * Points the tag at the manifest; a tag already there is left as it is, keeping its history
- * short. Call it inside a transaction.
+ * short (then it answers false). Call it inside a transaction.
  */
-export async function moveTag(db: Queryable, repositoryId: number, name: string, digest: string): Promise<void> {
+export async function moveTag(db: Queryable, repositoryId: number, name: string, digest: string, opts: MoveOptions = {}): Promise<boolean> {
   await lockTag(db, repositoryId, name);
   // Read the clock only once it is our turn, so a tag's history never runs backwards.
   const now = Date.now();
   const alive: { manifest_digest: string; hidden: boolean | number }[] = await aliveRows(db, repositoryId, now)
     .where('name', name)
     .select('manifest_digest', 'hidden');
-  if (alive.length === 1 && alive[0]!.manifest_digest === digest && !alive[0]!.hidden) return;
+  if (alive.length === 1 && alive[0]!.manifest_digest === digest && !alive[0]!.hidden) return false;
   await aliveRows(db, repositoryId, now).where('name', name).update({ lifetime_end: now });
-  await db('tags').insert({ repository_id: repositoryId, name, manifest_digest: digest, lifetime_start: now });
+  await db('tags').insert({
+    repository_id: repositoryId, name, manifest_digest: digest, lifetime_start: now,
+    lifetime_end: opts.expiresAfterMs === undefined ? null : now + opts.expiresAfterMs, reversion: opts.reversion ?? false,
+  });
+  return true;
 }
 
 /** Ends a visible tag; false when there was none. */

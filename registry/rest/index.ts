@@ -3,10 +3,14 @@
 import type { ApiModule } from '../../src/api/context.js';
 import { registerRepositoryEndpoints } from '../../src/api/repo-router.js';
 import type { RepoEndpoint } from '../../src/api/repo-router.js';
+import { tagEndpoints } from './tags.js';
+import { labelEndpoints } from './labels.js';
+import { quotaRoutes } from './quotas.js';
 
 /** Repository sub-resources (`tag/`, `manifest/{digest}/labels`…) served by the registry. */
-const repositoryEndpoints: RepoEndpoint[] = [];
+const repositoryEndpoints: RepoEndpoint[] = [...tagEndpoints, ...labelEndpoints];
 
-export const registryApiModule: ApiModule = async () => {
+export const registryApiModule: ApiModule = async (app, deps) => {
   registerRepositoryEndpoints(repositoryEndpoints);
+  await quotaRoutes(app, deps);
 };

@@ -8,11 +8,12 @@ import { listTeams, teamIdsOf } from '../auth/teams.js';
 import { tagExpirationChoices } from '../config/durations.js';
 import type { Queryable } from '../db/index.js';
 import { avatarOf } from './avatar.js';
-import { audit, authorize, type ApiModule } from './context.js';
+import { audit, authorize, type ApiDeps, type ApiModule } from './context.js';
 import { documented } from './route-docs.js';
 import { teamSummaryView } from './teams.js';
 import { callerAccount } from './users.js';
 import { parseInput } from './validate.js';
+import { namespaceQuotaReport, namespaceQuotas } from '../repos/namespace-size.js';
 
 /** Quay's organization view for one of its members; email and settings only for admins. */
 async function orgView(db: Queryable, identity: Identity, org: Account) {
@@ -28,6 +29,15 @@ async function orgView(db: Queryable, identity: Identity, org: Account) {
     teams: Object.fromEntries(teams.map((t) => [t.name, teamSummaryView(org, t, isAdmin || mine.has(t.id))])),
     ordered_teams: teams.map((t) => t.name),
     ...(isAdmin ? { tag_expiration_s: org.tag_expiration_s } : {}),
+  };
+}
+
+/** FEATURE_QUOTA_MANAGEMENT: the organization's quotas and its usage against them (Quay's fields). */
+async function quotaFields(deps: ApiDeps, org: Account) {
+  if (!deps.config.FEATURE_QUOTA_MANAGEMENT) return {};
+  return {
+    quotas: await namespaceQuotas(deps.db, org.id),
+    quota_report: await namespaceQuotaReport(deps.db, org.id, deps.config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES),
   };
 }
 
@@ -63,7 +73,7 @@ export const organizationRoutes: ApiModule = (app, deps) => {
   app.get('/organization/:orgname', documented('Get an organization (members only)'), async (req) => {
     const org = await requireOrganization(deps.db, orgParam(req));
     await authorize(deps, req, { on: 'namespace', namespace: org, level: 'member' });
-    return orgView(deps.db, req.identity, org);
+    return { ...(await orgView(deps.db, req.identity, org)), ...(await quotaFields(deps, org)) };
   });
 
   app.put('/organization/:orgname', documented("Change an organization's email or time machine setting", ['org:admin']), async (req) => {
@@ -81,7 +91,8 @@ export const organizationRoutes: ApiModule = (app, deps) => {
         await audit(tx, req, { kind: 'org_change_tag_expiration', namespace, metadata: { tag_expiration: input.tag_expiration_s, namespace: org.name } });
       }
     });
-    return orgView(deps.db, req.identity, await requireOrganization(deps.db, org.name));
+    const changed = await requireOrganization(deps.db, org.name);
+    return { ...(await orgView(deps.db, req.identity, changed)), ...(await quotaFields(deps, changed)) };
   });
 
   app.delete('/organization/:orgname', documented('Delete an organization with its teams, robots and repositories', ['org:admin']), async (req, reply) => {

@@ -6,6 +6,7 @@ import { isRepositoryName } from '../auth/names.js';
 import { readableRepositoryIds, repositoryRole } from '../auth/policy.js';
 import { createRepository, REPO_KINDS, type Repository } from '../repos/repositories.js';
 import { currentTags, listRepositories } from '../repos/listing.js';
+import { repositoryQuotaReports } from '../repos/namespace-size.js';
 import { invalid, notFound } from '../errors.js';
 import { audit, authorize, type ApiDeps } from './context.js';
 import type { RepoEndpoint } from './repo-router.js';
@@ -97,9 +98,14 @@ async function list(deps: ApiDeps, req: FastifyRequest) {
     visible, namespace: q.namespace, kind: q.repo_kind, limit: q.limit, nextPage: q.next_page,
     withLastModified: q.last_modified ?? false, withPopularity: q.popularity ?? false,
   });
+  // FEATURE_QUOTA_MANAGEMENT: each repository's size against its namespace's quota, as Quay lists it.
+  const quotas = deps.config.FEATURE_QUOTA_MANAGEMENT
+    ? await repositoryQuotaReports(deps.db, page.items.map((i) => i.repo), deps.config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES)
+    : null;
   return {
     repositories: page.items.map((item) => ({
       ...repositorySummary(item.repo),
+      ...(quotas ? { quota_report: quotas.get(item.repo.id) } : {}),
       ...(item.lastModified !== undefined ? { last_modified: item.lastModified } : {}),
       ...(item.popularity !== undefined ? { popularity: item.popularity } : {}),
       ...(signedIn ? { is_starred: false } : {}),

@@ -17,6 +17,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { basic, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
@@ -199,6 +200,38 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
 
   async function freshApp(): Promise<string> {
     return (await must(alice, 'POST', '/organization/acme/applications', { name: fresh('app'), redirect_uri: REDIRECT })).client_id;
+  }
+
+  /** The one image in acme/private (tagged `base`) that the tag and label rows work on, and a label on it. */
+  let manifestDigest = '';
+  let labelId = '';
+
+  /** Pushes a one-blob image through /v2 as alice and returns its manifest digest. */
+  async function pushImage(repo: string, tag: string): Promise<string> {
+    const qs = new URLSearchParams({ service: server.host, scope: `repository:${repo}:pull,push` });
+    const auth = await fetch(`${server.url}/v2/auth?${qs}`, { headers: registryLogin(alice) });
+    const headers = { authorization: `Bearer ${((await auth.json()) as { token: string }).token}` };
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const up = await fetch(`${server.url}/v2/${repo}/blobs/uploads/?digest=${configDigest}`, { method: 'POST', headers, body: config });
+    assert.equal(up.status, 201, `config blob: ${await up.text()}`);
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [],
+    }));
+    const put = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, {
+      method: 'PUT', headers: { ...headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
+    });
+    assert.equal(put.status, 201, `manifest: ${await put.text()}`);
+    return `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+  }
+
+  /** A new tag on the image in acme/private, made by alice; `deleted`: then deleted, so it lives only in history. */
+  async function freshTag(deleted = false): Promise<string> {
+    const tag = fresh('tag');
+    await must(alice, 'PUT', `/repository/acme/private/tag/${tag}`, { manifest_digest: manifestDigest });
+    if (deleted) await must(alice, 'DELETE', `/repository/acme/private/tag/${tag}`);
+    return tag;
   }
 
   /** The token columns' token for a row: exactly its scope (token+), or every other scope but those implying it (token-). */
@@ -534,6 +567,30 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     apiRow('GET /repository/{repository}/aggregatelogs', 'repo:admin',             '401 404 403 403  ok 404 404  ok  401   ok  403   ok', '/repository/acme/private/aggregatelogs'),
     apiRow('POST /repository/{repository}/exportlogs', 'repo:admin',               '401 404 403 403  ok 404 404  ok  401   ok  403   ok',
       () => ({ path: '/repository/acme/private/exportlogs', body: exportBody() }), { show: 'POST /repository/acme/private/exportlogs' }),
+    // Tags and the time machine: reading needs read, every change write.
+    apiRow('GET /repository/{repository}/tag', 'repo:read',                        '401 404  ok  ok  ok 404 404  ok  401   ok  404  404', '/repository/acme/private/tag/'),
+    apiRow('PUT /repository/{repository}/tag/{tag}', 'repo:write',                 '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/tag/${fresh('made')}`, body: { manifest_digest: manifestDigest } }), { show: 'PUT /repository/acme/private/tag/<fresh tag>' }),
+    apiRow('DELETE /repository/{repository}/tag/{tag}', 'repo:write',              '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/tag/${await freshTag()}` }), { show: 'DELETE /repository/acme/private/tag/<fresh tag>' }),
+    apiRow('POST /repository/{repository}/tag/{tag}/restore', 'repo:write',        '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/tag/${await freshTag(true)}/restore`, body: { manifest_digest: manifestDigest } }),
+      { show: 'POST /repository/acme/private/tag/<fresh deleted tag>/restore' }),
+    apiRow('POST /repository/{repository}/tag/{tag}/expire', 'repo:write',         '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/tag/${await freshTag(true)}/expire`, body: { manifest_digest: manifestDigest } }),
+      { show: 'POST /repository/acme/private/tag/<fresh deleted tag>/expire (PERMANENTLY_DELETE_TAGS on)' }),
+    // Manifest labels: the same roles.
+    apiRow('GET /repository/{repository}/manifest/{digest}/labels', 'repo:read',   '401 404  ok  ok  ok 404 404  ok  401   ok  404  404',
+      () => ({ path: `/repository/acme/private/manifest/${manifestDigest}/labels` }), { show: 'GET /repository/acme/private/manifest/<digest>/labels' }),
+    apiRow('GET /repository/{repository}/manifest/{digest}/labels/{labelid}', 'repo:read', '401 404 ok ok ok 404 404 ok 401 ok 404 404',
+      () => ({ path: `/repository/acme/private/manifest/${manifestDigest}/labels/${labelId}` }), { show: 'GET /repository/acme/private/manifest/<digest>/labels/<id>' }),
+    apiRow('POST /repository/{repository}/manifest/{digest}/labels', 'repo:write', '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/manifest/${manifestDigest}/labels`, body: { key: fresh('key'), value: 'v', media_type: 'text/plain' } }),
+      { show: 'POST /repository/acme/private/manifest/<digest>/labels' }),
+    apiRow('DELETE /repository/{repository}/manifest/{digest}/labels/{labelid}', 'repo:write', '401 404 403 ok ok 404 404 ok 401 ok 403 404', async () => {
+      const label = await must(alice, 'POST', `/repository/acme/private/manifest/${manifestDigest}/labels`, { key: fresh('gone'), value: 'v', media_type: 'text/plain' });
+      return { path: `/repository/acme/private/manifest/${manifestDigest}/labels/${label.label.id}` };
+    }, { show: 'DELETE /repository/acme/private/manifest/<digest>/labels/<fresh label>' }),
 
     // A public repository: everyone reads it, so refusals are 403, never 404.
     apiRow('GET /repository/{repository}', 'repo:read',                            ' ok  ok  ok  ok  ok  ok  ok  ok  401   ok   ok   ok', '/repository/acme/public'),
@@ -605,7 +662,7 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     await once(hook, 'listening');
     callbackUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/exported`;
 
-    server = await startServer({ config: { FEATURE_USER_CREATION: true } });
+    server = await startServer({ config: { FEATURE_USER_CREATION: true, PERMANENTLY_DELETE_TAGS: true } });
     const rootPassword = 'root-password-1';
     await server.cli('admin', 'create-user', 'root', '--email', 'root@example.com', '--password', rootPassword, '--superuser');
     passwords.root = rootPassword;
@@ -638,6 +695,8 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     robot = { basic: ['acme+bot', bot.token] };
     callers.robot = robot;
     await must(alice, 'PUT', '/repository/acme/private/permissions/user/acme+bot', { role: 'read' });
+    manifestDigest = await pushImage('acme/private', 'base');
+    labelId = (await must(alice, 'POST', `/repository/acme/private/manifest/${manifestDigest}/labels`, { key: 'matrix', value: 'kept', media_type: 'text/plain' })).label.id;
     // Every user column (and the token owners) has a robot of its own for the /user/robots rows.
     for (const who of new Set([alice, root, ...Object.values(callers)])) {
       if (who && 'bearer' in who) await must(who, 'PUT', '/user/robots/mine', {});

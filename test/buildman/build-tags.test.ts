@@ -69,6 +69,20 @@ describe(`build tags are set only when a build completes (${TEST_DB})`, () => {
     assert.ok(lines.some((l) => l.message === 'tagged v1, latest'), 'the log says which tags were set');
   });
 
+  it('a Dockerfile\'s quay.expires-after label makes the build\'s tags expire', async () => {
+    const manifest = await fx.t.db('manifests').where({ digest: DIGEST }).first('id');
+    await fx.t.db('manifest_labels').insert({
+      uuid: '33333333-3333-3333-3333-333333333333', manifest_id: manifest.id, key: 'quay.expires-after', value: '2h',
+      media_type: 'text/plain', source_type: 'manifest', created_at: Date.now(),
+    });
+    const { b } = await run('complete');
+    assert.equal((await waitFinal(fx.t.db, b.uuid)).phase, 'complete');
+    const rows: { name: string; lifetime_start: number; lifetime_end: number | null }[] = await fx.t.db('tags')
+      .where({ repository_id: fx.t.repositoryId }).whereIn('name', ['v1', 'latest']).select('name', 'lifetime_start', 'lifetime_end');
+    assert.equal(rows.length, 2);
+    for (const r of rows) assert.equal(Number(r.lifetime_end) - Number(r.lifetime_start), 2 * 3600_000, `${r.name} ends two hours after it starts`);
+  });
+
   it('a build that fails after pushing leaves no tag', async () => {
     const { b } = await run('push-fails');
     assert.equal((await waitFinal(fx.t.db, b.uuid)).phase, 'error');

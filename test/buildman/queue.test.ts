@@ -48,6 +48,16 @@ describe(`buildman queue (${TEST_DB})`, () => {
     });
   });
 
+  it('a trigger\'s "run now" is a manual build in build_queued; a push is not', async () => {
+    const trigger = { id: 'trig-1', kind: 'custom-git', metadata: { commit: 'a'.repeat(40) } };
+    const ranNow = await queue.enqueue(request({ trigger, manualUser: 'alice' }));
+    const pushed = await queue.enqueue(request({ trigger, manualUser: null }));
+    const queued = async (uuid: string) => (await listBuildEvents(t.db, uuid))[0]!.payload;
+    assert.deepEqual([(await queued(ranNow.uuid)).is_manual, (await queued(ranNow.uuid)).trigger_manual], [true, true]);
+    assert.deepEqual([(await queued(pushed.uuid)).is_manual, (await queued(pushed.uuid)).trigger_manual], [false, false]);
+    assert.equal((await queued(pushed.uuid)).trigger_id, 'trig-1');
+  });
+
   it('claims each build once, oldest first, and moves it to build-scheduled', async () => {
     const a = await queue.enqueue(request());
     clock++;

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { stringify as toYaml } from 'yaml';
-import { createClients, mustSucceed, type Clients } from '../support/clients.js';
+import { mustSucceed, type Clients } from '../support/clients.js';
+import { ALICE, seedBuildWorld } from '../support/build-world.js';
 import { startPodmanService, type PodmanService } from '../support/podman-service.js';
 import { basic, REPO_ROOT, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
-const ALICE = { user: 'alice', password: 'alice-password-1' };
 const FINAL = ['complete', 'error', 'internalerror', 'cancelled', 'expired'];
 const AUTH = { authorization: basic(ALICE.user, ALICE.password) };
 
@@ -31,18 +31,7 @@ describe(`a Dockerfile build through the API with Podman (${TEST_DB})`, function
 
   before(async () => {
     server = await startServer();
-    const admin = (...args: string[]) => server.cli('admin', ...args);
-    await admin('create-user', ALICE.user, '--email', 'alice@example.com', '--password', ALICE.password);
-    await admin('create-org', 'library', '--owner', ALICE.user);
-    await admin('create-org', 'acme', '--owner', ALICE.user);
-    await admin('create-repo', 'library/busybox', '--public');
-    await admin('create-repo', 'acme/app', '--private');
-    readerToken = await admin('create-robot', 'acme+reader');
-    await admin('grant', 'acme/app', 'acme+reader', 'read');
-    clients = createClients([server.host]);
-    mustSucceed('podman login', await clients.podmanLogin(server.host, ALICE.user, ALICE.password));
-    const base = await clients.makeBaseImage();
-    mustSucceed('push the base image', await clients.podman(['push', base, `${server.host}/library/busybox:latest`]));
+    ({ clients, readerToken } = await seedBuildWorld(server));
     // The Podman service must trust the server's address, and the server must know the service:
     // start the server, then the service, then restart the server with builds pointed at it.
     service = await startPodmanService([server.host]);

@@ -9,11 +9,12 @@ import type { ExecutorJob, ExecutorLogLine, ExecutorOutcome, ExecutorPhase } fro
 import { createExecutors } from '../../executors/index.js';
 import { BUILD_LABEL, createPodmanExecutor } from '../../executors/podman/podman-executor.js';
 import { createClients, mustSucceed, type Clients } from '../support/clients.js';
+import { seedBuildWorld } from '../support/build-world.js';
 import { startPodmanService, type PodmanService } from '../support/podman-service.js';
 import { describeResult, runCommand } from '../support/run-command.js';
 import { freePort, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
-const ALICE = { user: 'alice', password: 'alice-password-1' };
+
 
 interface Recorded {
   outcome: ExecutorOutcome;
@@ -104,22 +105,11 @@ describe(`Podman executor with a real Podman API service (${TEST_DB})`, function
   before(async () => {
     server = await startServer();
     const admin = (...args: string[]) => server.cli('admin', ...args);
-    await admin('create-user', ALICE.user, '--email', 'alice@example.com', '--password', ALICE.password);
-    await admin('create-org', 'library', '--owner', ALICE.user);
-    await admin('create-org', 'acme', '--owner', ALICE.user);
-    await admin('create-repo', 'library/busybox', '--private');
-    await admin('create-repo', 'acme/app', '--private');
+    ({ clients, readerToken: tokens.reader } = await seedBuildWorld(server, { busybox: 'private' }));
     tokens.builder = await admin('create-robot', 'acme+builder');
-    tokens.reader = await admin('create-robot', 'acme+reader');
     tokens.puller = await admin('create-robot', 'library+puller');
     await admin('grant', 'acme/app', 'acme+builder', 'write');
-    await admin('grant', 'acme/app', 'acme+reader', 'read');
     await admin('grant', 'library/busybox', 'library+puller', 'read');
-
-    clients = createClients([server.host]);
-    mustSucceed('podman login as alice', await clients.podmanLogin(server.host, ALICE.user, ALICE.password));
-    const base = await clients.makeBaseImage();
-    mustSucceed('podman push library/busybox', await clients.podman(['push', base, `${server.host}/library/busybox:latest`]));
 
     service = await startPodmanService([server.host]);
   });

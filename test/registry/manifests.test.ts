@@ -278,6 +278,9 @@ describe(`manifests, tags and referrers over HTTP (${TEST_DB})`, function () {
     expectError(await alice.call('GET', repo, 'manifests/one'), 404, 'MANIFEST_UNKNOWN');
     expectError(await alice.call('DELETE', repo, 'manifests/one'), 404, 'MANIFEST_UNKNOWN');
     assert.deepEqual(await alice.tags(repo), ['two']);
+    const logged = await h.db('usage_logs').where({ kind: 'delete_tag', repository: 'deleting' }).select('metadata', 'performer');
+    assert.equal(logged.length, 1, 'a tag deleted through /v2 is logged once as delete_tag');
+    assert.deepEqual(JSON.parse(logged[0].metadata), { namespace: 'alice', repo: 'deleting', tag: 'one', manifest_digest: img.digest });
 
     assert.equal((await alice.call('DELETE', repo, `manifests/${img.digest}`)).status, 202);
     expectError(await alice.call('GET', repo, `manifests/${img.digest}`), 404, 'MANIFEST_UNKNOWN');

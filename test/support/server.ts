@@ -54,6 +54,8 @@ export interface ServerOptions {
   /** Extra config.yaml keys. */
   config?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** An existing PostgreSQL database instead of a fresh one, for replicas sharing it; the caller drops it. */
+  databaseUrl?: string;
 }
 
 export interface TestServer {
@@ -94,7 +96,8 @@ async function waitHealthy(url: string, child: ChildProcess, output: () => strin
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-'));
-  const database = TEST_DB === 'postgres' ? await freshPostgres() : null;
+  const database = TEST_DB === 'postgres' && !opts.databaseUrl ? await freshPostgres() : null;
+  const databaseUrl = opts.databaseUrl ?? database?.url;
   const configFile = path.join(dataDir, 'config.yaml');
   writeFileSync(configFile, toYaml({ LOG_LEVEL: 'warn', ...opts.config }));
   const env: Record<string, string> = {
@@ -102,10 +105,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     PORT: String(port),
     SLIPWAY_DATA_DIR: dataDir,
     SLIPWAY_CONFIG: configFile,
-    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...opts.env,
   };
-  if (!database) delete env.DATABASE_URL;
+  if (!databaseUrl) delete env.DATABASE_URL;
   let log = '';
   let child: ChildProcess;
   const url = `http://127.0.0.1:${port}`;

@@ -7,6 +7,9 @@ import * as prototypes from './005-prototypes.js';
 import * as oauth from './006-oauth.js';
 import * as builds from './007-builds.js';
 import * as oneBuildPerRepository from './008-one-build-per-repository.js';
+import * as triggers from './009-triggers.js';
+import * as manifestLabels from './010-manifest-labels.js';
+import * as quotas from './011-quotas.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -23,6 +26,9 @@ const migrations: Record<string, Migration> = {
   '006-oauth': oauth,
   '007-builds': builds,
   '008-one-build-per-repository': oneBuildPerRepository,
+  '009-triggers': triggers,
+  '010-manifest-labels': manifestLabels,
+  '011-quotas': quotas,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
