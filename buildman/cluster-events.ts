@@ -4,9 +4,10 @@
 // lease renewal fails). A single process needs none of this: the queue's EventEmitter suffices.
 import type { EventEmitter } from 'node:events';
 import type { QueueEvents } from './queue.js';
-import type { LogPubSub } from './log-pubsub.js';
+import type { LocalFanout, LogPubSub } from './log-pubsub.js';
 
-export type ClusterEventKind = keyof QueueEvents;
+/** The queue events other replicas must hear of (`ended` reaches watchers through the log pub/sub). */
+export type ClusterEventKind = Extract<keyof QueueEvents, 'available' | 'cancelled'>;
 export interface ClusterEvent {
   kind: ClusterEventKind;
   uuid: string;
@@ -62,5 +63,43 @@ export function bridgeQueueEvents(events: EventEmitter<QueueEvents>, cluster: Cl
     off();
     events.off('available', onAvailable);
     events.off('cancelled', onCancelled);
+  };
+}
+
+/**
+ * The transport of a pub/sub that reaches other replicas (Redis, PostgreSQL): a log message goes
+ * to this replica's own watchers at once and to the others through `send`; queue events only to
+ * the others, whose `handlers` the transport's receiving side calls.
+ */
+export function remoteTransport(parts: {
+  name: 'redis' | 'postgres';
+  fanout: LocalFanout;
+  handlers: Set<(e: ClusterEvent) => void>;
+  logChannel(uuid: string): string;
+  queueChannel: string;
+  send(channel: string, message: unknown): void;
+  close(): Promise<void>;
+}): PubSubTransport {
+  const { fanout, handlers, send } = parts;
+  return {
+    name: parts.name,
+    logs: {
+      publish(uuid, message) {
+        fanout.deliver(uuid, message);
+        send(parts.logChannel(uuid), message);
+      },
+      subscribe: (uuid, o) => fanout.subscribe(uuid, o),
+    },
+    cluster: {
+      publish: (e) => send(parts.queueChannel, e),
+      onEvent(handler) {
+        handlers.add(handler);
+        return () => handlers.delete(handler);
+      },
+    },
+    async close() {
+      handlers.clear();
+      await parts.close();
+    },
   };
 }

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createLocalFanout, type LogMessage } from './log-pubsub.js';
-import { asClusterEvent, type ClusterEvent, type PubSubTransport } from './cluster-events.js';
+import { asClusterEvent, remoteTransport, type ClusterEvent, type PubSubTransport } from './cluster-events.js';
 
 export interface PostgresPubSubOptions {
   connectionString: string;
@@ -132,25 +132,10 @@ export async function openPostgresPubSub(opts: PostgresPubSubOptions): Promise<P
     query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => undefined);
   }
 
-  return {
-    name: 'postgres',
-    logs: {
-      publish(uuid, message) {
-        fanout.deliver(uuid, message);
-        send(logChannel(uuid), message);
-      },
-      subscribe: (uuid, o) => fanout.subscribe(uuid, o),
-    },
-    cluster: {
-      publish: (e) => send(queueChannel, e),
-      onEvent(handler) {
-        handlers.add(handler);
-        return () => handlers.delete(handler);
-      },
-    },
+  return remoteTransport({
+    name: 'postgres', fanout, handlers, logChannel, queueChannel, send,
     async close() {
       closed = true;
-      handlers.clear();
       const c = client;
       client = null;
       if (c) {
@@ -158,5 +143,5 @@ export async function openPostgresPubSub(opts: PostgresPubSubOptions): Promise<P
         await c.end().catch(() => undefined);
       }
     },
-  };
+  });
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createLocalFanout, type LogMessage } from './log-pubsub.js';
-import { asClusterEvent, type ClusterEvent, type PubSubTransport } from './cluster-events.js';
+import { asClusterEvent, remoteTransport, type ClusterEvent, type PubSubTransport } from './cluster-events.js';
 
 export interface RedisPubSubOptions {
   url: string;
@@ -94,27 +94,12 @@ export async function openRedisPubSub(opts: RedisPubSubOptions): Promise<PubSubT
     pub.publish(channel, JSON.stringify({ f: origin, m })).catch(() => undefined);
   };
 
-  return {
-    name: 'redis',
-    logs: {
-      publish(uuid, message) {
-        fanout.deliver(uuid, message);
-        send(logChannel(uuid), message);
-      },
-      subscribe: (uuid, o) => fanout.subscribe(uuid, o),
-    },
-    cluster: {
-      publish: (e) => send(queueChannel, e),
-      onEvent(handler) {
-        handlers.add(handler);
-        return () => handlers.delete(handler);
-      },
-    },
+  return remoteTransport({
+    name: 'redis', fanout, handlers, logChannel, queueChannel, send,
     async close() {
-      handlers.clear();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
-  };
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -71,7 +71,8 @@ function buildManager(rt: Runtime, pubsub: PubSubTransport, hooks: TriggerHooks)
     throw new ConfigError((err as Error).message);
   }
   return createBuildManager({ config, db: rt.db, log: rt.log, tokens: rt.tokens, keys: rt.keys, executors: executorSlots(executors, config.EXECUTORS), pubsub: pubsub.logs, cluster: pubsub.cluster,
-    fetchSource: createGitSourceFetcher({ db: rt.db, keys: rt.keys, workDir: path.join(config.DATA_DIR, 'git-sources'), log: rt.log }),
+    fetchSource: createGitSourceFetcher({ db: rt.db, keys: rt.keys, workDir: path.join(config.DATA_DIR, 'git-sources'), log: rt.log,
+      knownHostsFile: config.TRIGGER_GIT_KNOWN_HOSTS_FILE }),
     onFinished: async (tx, build) => hooks.triggers?.onFinished(tx, build),
     tags: { settle: settleBuildTags },
     pushUser: async (build) => (await hooks.triggers?.pushUser(build)) ?? null,

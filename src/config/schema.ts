@@ -101,6 +101,11 @@ export const configSchema = z.strictObject({
   SUCCESSIVE_TRIGGER_FAILURE_DISABLE_THRESHOLD: z.number().int().min(0).default(100),
   /** Successive `internalerror` builds after which a build trigger is disabled; 0 never. */
   SUCCESSIVE_TRIGGER_INTERNAL_ERROR_DISABLE_THRESHOLD: z.number().int().min(0).default(5),
+  /**
+   * An OpenSSH known_hosts file: when set, triggers fetch only from git servers whose host key it
+   * lists. Unset, any host key is accepted (the commit is fetched by its SHA, which git verifies).
+   */
+  TRIGGER_GIT_KNOWN_HOSTS_FILE: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
   // NOTIFY only reaches sessions of the same PostgreSQL database: the one the replicas share.
   if (c.BUILD_MANAGER.PUBSUB.TYPE === 'postgres' && !/^postgres(ql)?:\/\//.test(c.DB_URI ?? '')) {

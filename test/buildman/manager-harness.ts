@@ -7,6 +7,7 @@ import { findBuild, isFinal, type Build } from '../../buildman/build-model.js';
 import type { Db } from '../../src/db/index.js';
 import type { Executor } from '../../executors/executor.js';
 import { openTestDb, silentLog, type TestDb } from './test-db.js';
+import { waitFor } from '../support/wait.js';
 
 export interface Manager {
   queue: BuildQueue;
@@ -43,15 +44,7 @@ export function buildRequest(repositoryId: number, over: Partial<BuildRequest> =
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor };
 
 export function waitFinal(db: Db, uuid: string, ms?: number): Promise<Build> {
   return waitFor(`build ${uuid} to end`, async () => {

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { stringify as toYaml } from 'yaml';
 import { mustSucceed, type Clients } from '../support/clients.js';
-import { ALICE, seedBuildWorld } from '../support/build-world.js';
-import { startPodmanService, type PodmanService } from '../support/podman-service.js';
+import { ALICE, enableBuilds, seedBuildWorld } from '../support/build-world.js';
+import { waitFor } from '../support/wait.js';
+import type { PodmanService } from '../support/podman-service.js';
 import { basic, REPO_ROOT, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
 const FINAL = ['complete', 'error', 'internalerror', 'cancelled', 'expired'];
@@ -32,16 +32,7 @@ describe(`a Dockerfile build through the API with Podman (${TEST_DB})`, function
   before(async () => {
     server = await startServer();
     ({ clients, readerToken } = await seedBuildWorld(server));
-    // The Podman service must trust the server's address, and the server must know the service:
-    // start the server, then the service, then restart the server with builds pointed at it.
-    service = await startPodmanService([server.host]);
-    writeFileSync(path.join(server.dataDir, 'config.yaml'), toYaml({
-      LOG_LEVEL: 'warn',
-      FEATURE_BUILD_SUPPORT: true,
-      BUILD_MANAGER: { ALLOWED_WORKER_COUNT: 1 },
-      EXECUTORS: [{ EXECUTOR: 'podman', NAME: 'local', PODMAN_HOST: service.host }],
-    }));
-    await server.restart();
+    service = await enableBuilds(server);
   });
   after(async () => {
     await service?.stop();
@@ -64,15 +55,7 @@ describe(`a Dockerfile build through the API with Podman (${TEST_DB})`, function
   async function logs(id: string): Promise<LogLine[]> {
     return ((await (await fetch(`${server.url}${api}/build/${id}/logs?start=0`, { headers: AUTH })).json()) as { logs: LogLine[] }).logs;
   }
-  async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 300_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 300_000) => waitFor(what, fn, ms, 200);
   const finalView = (id: string) => until(`build ${id} to end`, async () => {
     const v = await view(id);
     return FINAL.includes(v.phase) ? v : null;

@@ -4,18 +4,18 @@
 // follow the templates, a robot pulls them; [skip build] and a branch outside branchtag_regex
 // build nothing, and the pusher is told so.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify as toYaml } from 'yaml';
-import { createClients, mustSucceed, type Clients } from '../support/clients.js';
+import { mustSucceed, type Clients } from '../support/clients.js';
+import { ALICE, enableBuilds, seedBuildWorld } from '../support/build-world.js';
+import { waitFor } from '../support/wait.js';
 import { createGitSandbox, type GitSandbox } from '../support/git.js';
-import { startPodmanService, type PodmanService } from '../support/podman-service.js';
+import type { PodmanService } from '../support/podman-service.js';
 import { describeResult } from '../support/run-command.js';
 import { basic, REPO_ROOT, startServer, TEST_DB, type TestServer } from '../support/server.js';
 import { startSshd, type SshServer } from '../support/sshd.js';
 import { generateDeployKey } from '../../triggers/deploy-key.js';
 
-const ALICE = { user: 'alice', password: 'alice-password-1' };
 const AUTH = { authorization: basic(ALICE.user, ALICE.password), 'content-type': 'application/json' };
 const FINAL = ['complete', 'error', 'internalerror', 'cancelled', 'expired'];
 const HOOK = path.join(REPO_ROOT, 'deploy', 'hooks', 'post-receive');
@@ -39,15 +39,7 @@ describe(`git push to a custom-git trigger builds with Podman (${TEST_DB})`, fun
     const res = await fetch(`${server.url}${api}/${route}`, { method, headers: AUTH, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     return { status: res.status, body: (await res.json()) as T };
   }
-  async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 600_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 600_000) => waitFor(what, fn, ms, 250);
   /** Pushes over SSH as a developer would; resolves with what the hook told the pusher. */
   async function push(...refspecs: string[]): Promise<string> {
     const r = await sandbox.run(work, ['push', 'origin', ...refspecs], { GIT_SSH_COMMAND: pusherSsh });
@@ -58,27 +50,8 @@ describe(`git push to a custom-git trigger builds with Podman (${TEST_DB})`, fun
 
   before(async () => {
     server = await startServer();
-    const admin = (...args: string[]) => server.cli('admin', ...args);
-    await admin('create-user', ALICE.user, '--email', 'alice@example.com', '--password', ALICE.password);
-    await admin('create-org', 'library', '--owner', ALICE.user);
-    await admin('create-org', 'acme', '--owner', ALICE.user);
-    await admin('create-repo', 'library/busybox', '--public');
-    await admin('create-repo', 'acme/app', '--private');
-    readerToken = await admin('create-robot', 'acme+reader');
-    await admin('grant', 'acme/app', 'acme+reader', 'read');
-    clients = createClients([server.host]);
-    mustSucceed('podman login', await clients.podmanLogin(server.host, ALICE.user, ALICE.password));
-    const base = await clients.makeBaseImage();
-    mustSucceed('push the base image', await clients.podman(['push', base, `${server.host}/library/busybox:latest`]));
-    // The Podman service must trust the server's address, and the server must know the service.
-    service = await startPodmanService([server.host]);
-    writeFileSync(path.join(server.dataDir, 'config.yaml'), toYaml({
-      LOG_LEVEL: 'warn',
-      FEATURE_BUILD_SUPPORT: true,
-      BUILD_MANAGER: { ALLOWED_WORKER_COUNT: 1 },
-      EXECUTORS: [{ EXECUTOR: 'podman', NAME: 'local', PODMAN_HOST: service.host }],
-    }));
-    await server.restart();
+    ({ clients, readerToken } = await seedBuildWorld(server));
+    service = await enableBuilds(server);
 
     sshd = await startSshd();
     sandbox = createGitSandbox();

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClients, mustSucceed, type Clients } from '../support/clients.js';
 import { readLayoutImage } from '../support/oci-layout.js';
-import { basic, registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
+import { registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
 import { layerOf, randomLayer, storedBlobPath, writeTinyImage } from './tiny-layout.js';
 import { parseSummary } from './gc-cli.js';
 
-const ALICE = { user: 'alice', password: 'alice-password-1' };
+import { ALICE, collectableOrg } from './collectable-org.js';
 const CREDS = `${ALICE.user}:${ALICE.password}`;
 const ROUNDS = 20;
 const GRACE_SECONDS = 2;
@@ -25,13 +25,7 @@ describe(`a push racing the garbage collector (${TEST_DB})`, function () {
 
   before(async () => {
     server = await startServer({ config: { GC_GRACE_SECONDS: GRACE_SECONDS, FEATURE_GARBAGE_COLLECTION: false } });
-    await server.cli('admin', 'create-user', ALICE.user, '--email', 'alice@example.com', '--password', ALICE.password);
-    await server.cli('admin', 'create-org', 'race', '--owner', ALICE.user);
-    const res = await fetch(`${server.url}/api/v1/organization/race`, {
-      method: 'PUT', headers: { authorization: basic(ALICE.user, ALICE.password), 'content-type': 'application/json' },
-      body: JSON.stringify({ tag_expiration_s: 0 }),
-    });
-    assert.equal(res.status, 200, await res.text());
+    await collectableOrg(server, 'race');
     c = createClients([server.host]);
   });
   after(async () => {

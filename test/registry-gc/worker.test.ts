@@ -5,10 +5,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClients, mustSucceed, type Clients } from '../support/clients.js';
-import { basic, registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
+import { registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
 import { randomLayer, storedBlobPath, writeTinyImage } from './tiny-layout.js';
 
-const ALICE = { user: 'alice', password: 'alice-password-1' };
+import { ALICE, collectableOrg } from './collectable-org.js';
 
 describe(`the background garbage collector (${TEST_DB})`, function () {
   this.timeout(180_000);
@@ -19,13 +19,7 @@ describe(`the background garbage collector (${TEST_DB})`, function () {
     // A grace of a few seconds: passes run while the pushes below are under way, and a push's
     // blobs must outlast them until its manifest arrives.
     server = await startServer({ config: { FEATURE_GARBAGE_COLLECTION: true, GC_INTERVAL_SECONDS: 1, GC_GRACE_SECONDS: 3 } });
-    await server.cli('admin', 'create-user', ALICE.user, '--email', 'alice@example.com', '--password', ALICE.password);
-    await server.cli('admin', 'create-org', 'bg', '--owner', ALICE.user);
-    const res = await fetch(`${server.url}/api/v1/organization/bg`, {
-      method: 'PUT', headers: { authorization: basic(ALICE.user, ALICE.password), 'content-type': 'application/json' },
-      body: JSON.stringify({ tag_expiration_s: 0 }),
-    });
-    assert.equal(res.status, 200, await res.text());
+    await collectableOrg(server, 'bg');
     c = createClients([server.host]);
   });
   after(async () => {

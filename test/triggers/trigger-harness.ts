@@ -1,6 +1,7 @@
 // A real Slipway server with build support for the trigger tests, and helpers to call the trigger
 // API and its webhook. No Podman answers here and the clone URLs point at a closed port: builds
 // fail fast, which is all webhook tests need (they look at what was enqueued).
+import { waitFor as waitUntil } from '../support/wait.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { basic, REPO_ROOT, startServer, type TestServer } from '../support/server.js';
@@ -107,12 +108,6 @@ export function fixture(name: string): any {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'test/triggers/fixtures', name), 'utf8'));
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+  return waitUntil(what, fn, ms, 100);
 }

@@ -40,7 +40,7 @@ const activateBody = z.strictObject({ config: triggerConfigSchema.optional(), pu
 const toggleBody = z.strictObject({ enabled: z.boolean() });
 const refName = z.string().min(1).max(255).regex(/^[^\s~^:?*[\\]+$/, 'must be a git ref name');
 const startBody = z.strictObject({
-  commit_sha: z.string().regex(/^[A-Fa-f0-9]{7,40}$/, 'must be a commit SHA (7 to 40 hex digits)').optional(),
+  commit_sha: z.string().regex(/^[A-Fa-f0-9]{7,64}$/, 'must be a commit SHA (7 to 64 hex digits: SHA-1 or SHA-256 repositories)').optional(),
   branch_name: refName.optional(),
   refs: z.strictObject({ kind: z.enum(['branch', 'tag']), name: refName }).optional(),
 });

@@ -9,7 +9,7 @@ import { header, jsonBody, mediaType, payloadError, sameSecret, unauthenticated,
 const gitUser = z.object({ username: z.string().min(1), avatar_url: z.string(), url: z.string() });
 
 const customPayload = z.object({
-  commit: z.string().regex(/^[A-Fa-f0-9]{7,40}$/, 'must be a commit SHA (7 to 40 hex digits)'),
+  commit: z.string().regex(/^[A-Fa-f0-9]{7,64}$/, 'must be a commit SHA (7 to 64 hex digits: SHA-1 or SHA-256 repositories)'),
   ref: z.string().regex(/^refs\/(heads|tags|remotes)\/.+$/, 'must be refs/heads/<branch>, refs/tags/<tag> or refs/remotes/<remote>'),
   default_branch: z.string().min(1),
   commit_info: z.object({
