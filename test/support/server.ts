@@ -111,12 +111,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   if (!databaseUrl) delete env.DATABASE_URL;
   let log = '';
   let child: ChildProcess;
+  /** Children this helper itself stops or kills. */
+  const stopping = new WeakSet<ChildProcess>();
   const url = `http://127.0.0.1:${port}`;
 
   const launch = async () => {
     child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/main.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
+    const launched = child;
+    // A server that dies on its own fails the tests after it with "connection refused": say why, once.
+    launched.once('exit', (code, signal) => {
+      if (!stopping.has(launched)) process.stderr.write(`\nslipway (pid ${launched.pid}) exited on its own (${signal ?? code}); its last output:\n${log.slice(-4000)}\n`);
+    });
     await waitHealthy(url, child, () => log);
   };
   const exited = () =>
@@ -139,11 +146,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
       return stdout.trim();
     },
     async kill() {
+      stopping.add(child);
       child.kill('SIGKILL');
       await exited();
     },
     async restart() {
       if (child.exitCode === null && child.signalCode === null) {
+        stopping.add(child);
         child.kill('SIGTERM');
         await exited();
       }
@@ -151,6 +160,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
+        stopping.add(child);
         child.kill('SIGTERM');
         await exited();
       }
