@@ -1,7 +1,11 @@
 // The registry scenarios of `npm run bench`, each run against one target at a time.
 import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { absolute, authHeaders, expectStatus, request, wrk, type Target, type WrkResult } from './http-load.js';
+
+const execFileP = promisify(execFile);
 
 export interface BlobFile {
   file: string;
@@ -63,6 +67,22 @@ export async function pullBlob(t: Target, blob: BlobFile): Promise<number> {
   const res = await request('GET', `${t.url}/v2/${t.repo}/blobs/${blob.digest}`, authHeaders(t), undefined, true);
   expectStatus(res, 200, 'blob GET');
   return blob.size / (1 << 20) / ((performance.now() - started) / 1000);
+}
+
+/**
+ * GET the blob with curl, `rounds` times, and return the median MB/s. Node's own HTTP client
+ * shares this machine's two cores with the server and caps a Node server well below what a real
+ * client (podman, skopeo and curl are native) sees, so this row measures the registry rather than
+ * the client.
+ */
+export async function pullBlobCurl(t: Target, blob: BlobFile, rounds = 5): Promise<number> {
+  const args = ['-s', '-f', '-o', '/dev/null', '-w', '%{speed_download}', ...Object.entries(authHeaders(t)).flatMap(([k, v]) => ['-H', `${k}: ${v}`])];
+  const speeds: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const { stdout } = await execFileP('curl', [...args, `${t.url}/v2/${t.repo}/blobs/${blob.digest}`]);
+    speeds.push(Number(stdout) / (1 << 20));
+  }
+  return speeds.sort((a, b) => a - b)[rounds >> 1]!;
 }
 
 /** Pushes `count` distinct 4 KiB blobs with `concurrency` in flight. Returns pushes/s. */

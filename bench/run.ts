@@ -29,6 +29,7 @@ async function measure(t: Target, blobs: { mono: scenarios.BlobFile; chunked: sc
   step('monolithic push'); out.monoPush = await scenarios.pushMonolithic(t, blobs.mono);
   step('chunked push'); out.chunkedPush = await scenarios.pushChunked(t, blobs.chunked);
   step('blob pull'); out.pull = await scenarios.pullBlob(t, blobs.mono);
+  step('blob pull (curl)'); out.pullCurl = await scenarios.pullBlobCurl(t, blobs.mono);
   step('small blob pushes'); out.smallPush = await scenarios.pushSmallBlobs(t, 2000, 16);
   const manifest = await scenarios.prepareManifest(t);
   await scenarios.putManifest(t, manifest, 'bench');
@@ -45,7 +46,8 @@ async function measure(t: Target, blobs: { mono: scenarios.BlobFile; chunked: sc
 const ROWS: [key: string, metric: string, unit: string, higherIsBetter: boolean][] = [
   ['monoPush', `monolithic blob push (${BIG >> 20} MiB)`, 'MB/s', true],
   ['chunkedPush', `chunked blob push (${BIG >> 20} MiB, 16 MiB chunks)`, 'MB/s', true],
-  ['pull', `blob pull (${BIG >> 20} MiB)`, 'MB/s', true],
+  ['pull', `blob pull (${BIG >> 20} MiB, Node client)`, 'MB/s', true],
+  ['pullCurl', `blob pull (${BIG >> 20} MiB, curl, median of 5)`, 'MB/s', true],
   ['smallPush', 'small blob pushes (4 KiB, concurrency 16)', 'push/s', true],
   ['putRps', 'manifest PUT (concurrency 32)', 'req/s', true],
   ['putP50', 'manifest PUT p50', 'ms', false],

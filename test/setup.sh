@@ -5,7 +5,7 @@ set -euo pipefail
 
 # wrk drives the request-rate scenarios of `npm run bench`.
 # openssh-server: the git trigger tests serve bare repositories through a real sshd.
-PACKAGES=(podman buildah skopeo runc uidmap busybox-static docker-registry wrk openssh-server)
+PACKAGES=(podman buildah skopeo runc uidmap busybox-static docker-registry wrk openssh-server git curl)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
