@@ -7,19 +7,33 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 /** Pushes a one-layer image as `who` and tags it; resolves with the manifest digest. */
 export async function pushImage(server: TestServer, who: Creds, repo: string, tag: string): Promise<string> {
+  return (await pushTestImage(server, who, repo, tag)).digest;
+}
+
+export interface TestImageOptions {
+  /** Makes the image's bytes differ between pushes to one reference (default: the reference). */
+  seed?: string;
+  /** The image config's labels. */
+  labels?: Record<string, string>;
+  configMediaType?: string;
+}
+
+/** Pushes a one-layer image as `who` under `ref` (a tag or its own digest). */
+export async function pushTestImage(server: TestServer, who: Creds, repo: string, ref: string, opts: TestImageOptions = {}): Promise<{ digest: string; layerSize: number }> {
+  const seed = opts.seed ?? ref;
   const token = await registryToken(server, who, `repository:${repo}:pull,push`);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, tag }));
-  const layer = Buffer.from(`layer of ${repo}:${tag}`);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: opts.labels ?? {} }, rootfs: { type: 'layers', diff_ids: [] }, seed }));
+  const layer = Buffer.from(`layer of ${repo}:${seed}`);
   const configDigest = await pushBlob(server, token, repo, config);
   const layerDigest = await pushBlob(server, token, repo, layer);
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    config: { mediaType: opts.configMediaType ?? 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
   }));
-  const res = await request(server, 'PUT', `/v2/${repo}/manifests/${tag}`, { token, body: manifest, headers: { 'content-type': OCI_MANIFEST } });
+  const res = await request(server, 'PUT', `/v2/${repo}/manifests/${ref}`, { token, body: manifest, headers: { 'content-type': OCI_MANIFEST } });
   if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${res.body.toString()}`);
-  return sha256(manifest);
+  return { digest: sha256(manifest), layerSize: layer.length };
 }
 
 /** The tags /v2 lists for the repository, as `who`; null when the registry refuses. */

@@ -3,12 +3,12 @@
 // rules, and the refusals, against the real server.
 import assert from 'node:assert/strict';
 import { call, type Creds } from '../api/account-api.js';
-import { pushBlob, request, sha256 } from '../registry/registry-client.js';
+import { pushTestImage } from '../api/repo-api.js';
+import { request } from '../registry/registry-client.js';
 import { basic, registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
 const ALICE: Creds = { user: 'alice', password: 'alice-password-1' };
 const BOB: Creds = { user: 'bob', password: 'bob-password-22' };
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const NO_SUCH_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 interface LabelView {
@@ -19,19 +19,9 @@ interface LabelView {
   media_type: string;
 }
 
-/** Pushes a one-layer image whose config carries `labels`; resolves with the manifest digest. */
-async function pushImage(server: TestServer, repo: string, tag: string, labels: Record<string, string>, configMediaType = 'application/vnd.oci.image.config.v1+json'): Promise<string> {
-  const token = await registryToken(server, ALICE, `repository:${repo}:pull,push`);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: labels }, rootfs: { type: 'layers', diff_ids: [] }, tag }));
-  const layer = Buffer.from(`layer of ${repo}:${tag}`);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: configMediaType, digest: await pushBlob(server, token, repo, config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: await pushBlob(server, token, repo, layer), size: layer.length }],
-  }));
-  const res = await request(server, 'PUT', `/v2/${repo}/manifests/${tag}`, { token, body: manifest, headers: { 'content-type': OCI_MANIFEST } });
-  assert.equal(res.status, 201, res.body.toString());
-  return sha256(manifest);
+/** Pushes a one-layer image as alice whose config carries `labels`; resolves with the manifest digest. */
+async function pushImage(server: TestServer, repo: string, tag: string, labels: Record<string, string>, configMediaType?: string): Promise<string> {
+  return (await pushTestImage(server, ALICE, repo, tag, { labels, configMediaType })).digest;
 }
 
 describe(`/api/v1 manifest labels (${TEST_DB})`, function () {

@@ -3,7 +3,8 @@
 // the refusals, against the real server and its /v2 side.
 import assert from 'node:assert/strict';
 import { call, type Creds } from '../api/account-api.js';
-import { pushBlob, request, sha256 } from '../registry/registry-client.js';
+import { pushTestImage } from '../api/repo-api.js';
+import { request, sha256 } from '../registry/registry-client.js';
 import { registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
 
 const ALICE: Creds = { user: 'alice', password: 'alice-password-1' };
@@ -18,20 +19,8 @@ interface Pushed {
 }
 
 /** Pushes a one-layer image whose config carries `labels`, tagged `ref` (a tag or its digest). */
-async function pushImage(server: TestServer, who: Creds, repo: string, ref: string, seed: string, labels: Record<string, string> = {}): Promise<Pushed> {
-  const token = await registryToken(server, who, `repository:${repo}:pull,push`);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Labels: labels }, rootfs: { type: 'layers', diff_ids: [] }, seed }));
-  const layer = Buffer.from(`layer of ${repo} ${seed}`);
-  const configDigest = await pushBlob(server, token, repo, config);
-  const layerDigest = await pushBlob(server, token, repo, layer);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
-  }));
-  const res = await request(server, 'PUT', `/v2/${repo}/manifests/${ref}`, { token, body: manifest, headers: { 'content-type': OCI_MANIFEST } });
-  assert.equal(res.status, 201, res.body.toString());
-  return { digest: sha256(manifest), layerSize: layer.length };
+function pushImage(server: TestServer, who: Creds, repo: string, ref: string, seed: string, labels: Record<string, string> = {}): Promise<Pushed> {
+  return pushTestImage(server, who, repo, ref, { seed, labels });
 }
 
 async function pushIndex(server: TestServer, who: Creds, repo: string, tag: string, children: string[]): Promise<string> {
