@@ -9,7 +9,7 @@ import {
   deleteManifest as removeManifest, manifestContent, referenceUnknown, resolveDigest, resolveTag, storeManifest,
   type ManifestHead,
 } from '../metadata/manifests.js';
-import { deleteTag } from '../metadata/tag-history.js';
+import { deleteTag, deleteTagLogEntries } from '../metadata/tag-history.js';
 import { DomainError } from '../../src/errors.js';
 import { imageConfigLabels } from '../metadata/labels.js';
 import { recordLog, type Performer } from '../../src/audit/usage-log.js';
@@ -161,13 +161,7 @@ async function untag(ctx: RouteContext, repo: Repository, tag: string): Promise<
       if (err instanceof DomainError && err.kind === 'not_found') return false;
       throw err;
     }
-    for (const t of [{ name: tag, digest: ended.digest }, ...ended.siblings]) {
-      await recordLog(tx, {
-        kind: 'delete_tag', performer: performerOf(ctx), ip: ctx.req.ip,
-        namespace: { id: repo.namespace_id, name: repo.namespace }, repository: { id: repo.id, name: repo.name },
-        metadata: { namespace: repo.namespace, repo: repo.name, tag: t.name, manifest_digest: t.digest },
-      });
-    }
+    for (const entry of deleteTagLogEntries(repo, tag, ended)) await recordLog(tx, { ...entry, performer: performerOf(ctx), ip: ctx.req.ip });
     return true;
   });
 }

@@ -167,6 +167,14 @@ export async function deleteTag(db: Queryable, repositoryId: number, name: strin
   return { digest: tag.manifestDigest, siblings };
 }
 
+/** The usage log entries of a deleteTag: Quay's `delete_tag`, one per tag it ended. */
+export function deleteTagLogEntries(repo: Repository, tag: string, deleted: { digest: string; siblings: { name: string; digest: string }[] }) {
+  return [{ name: tag, digest: deleted.digest }, ...deleted.siblings].map((t) => ({
+    kind: 'delete_tag', namespace: { id: repo.namespace_id, name: repo.namespace }, repository: { id: repo.id, name: repo.name },
+    metadata: { namespace: repo.namespace, repo: repo.name, tag: t.name, manifest_digest: t.digest },
+  }));
+}
+
 /**
  * Points the tag back at a manifest it pointed at before, marking the new row a reversion. Only
  * history inside the namespace's time machine window counts, and the manifest must still be held.

@@ -12,7 +12,7 @@ import { invalid, notFound } from '../../src/errors.js';
 import type { Repository } from '../../src/repos/repositories.js';
 import { parseDigest } from '../digest.js';
 import {
-  deleteTag, expireTagHistory, listTagHistory, requireNormalState, restoreTag, retargetTag, setTagExpiration, type TagRecord,
+  deleteTag, deleteTagLogEntries, expireTagHistory, listTagHistory, requireNormalState, restoreTag, retargetTag, setTagExpiration, type TagRecord,
 } from '../metadata/tag-history.js';
 
 const MAX_PAGE_SIZE = 100;
@@ -143,10 +143,7 @@ export const tagEndpoints: RepoEndpoint[] = [
       const repo = await writable(r);
       const tag = tagParam(r);
       await r.deps.db.transaction(async (tx) => {
-        const { digest: was, siblings } = await deleteTag(tx, repo.id, tag);
-        for (const t of [{ name: tag, digest: was }, ...siblings]) {
-          await audit(tx, r.req, entryFor(repo, 'delete_tag', { tag: t.name, manifest_digest: t.digest }));
-        }
+        for (const entry of deleteTagLogEntries(repo, tag, await deleteTag(tx, repo.id, tag))) await audit(tx, r.req, entry);
       });
       return r.reply.code(204).send();
     },
