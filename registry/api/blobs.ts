@@ -3,6 +3,7 @@ import { regErr } from '../errors.js';
 import { repoBlobSize, unlinkBlob } from '../metadata/blobs.js';
 import type { ByteRange } from '../storage/blob-store.js';
 import type { RouteContext } from './context.js';
+import { sendFile } from './send-file.js';
 
 /**
  * The single `Range: bytes=…` a client asked for, within a blob of `size` bytes: null to send
@@ -40,13 +41,15 @@ export async function getBlob(ctx: RouteContext): Promise<unknown> {
     reply.header('content-range', `bytes */${size}`);
     throw regErr('RANGE_INVALID', 'the requested range is not satisfiable', { size });
   }
-  const body = await ctx.deps.blobs.openBlob(digest, range ?? undefined);
+  const file = await ctx.deps.blobs.openBlobFile(digest);
   reply.header('content-type', 'application/octet-stream');
   if (range) {
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-    return reply.header('content-length', String(range.end - range.start + 1)).send(body);
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', String(range.end - range.start + 1));
+  } else {
+    reply.code(200).header('content-length', String(size));
   }
-  return reply.code(200).header('content-length', String(size)).send(body);
+  if (file) return sendFile(reply, file, range ?? { start: 0, end: size - 1 });
+  return reply.send(await ctx.deps.blobs.openBlob(digest, range ?? undefined));
 }
 
 /** Unlinks the blob from this repository; its bytes stay for other repositories and for GC. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PositionalFile } from './driver.js';
 
 // The registry's content store on top of a StorageDriver: blobs by digest, uploads by id.
 // Only storage/paths.ts knows where anything lives. The store never touches the database:
@@ -19,6 +20,8 @@ export interface BlobStatter {
 export interface BlobReader {
   /** The blob's bytes (or a range of them); BLOB_UNKNOWN when they are not in storage. */
   openBlob(digest: string, range?: ByteRange): Promise<Readable>;
+  /** The blob's bytes for positional reads, or null when the driver cannot; BLOB_UNKNOWN when missing. */
+  openBlobFile(digest: string): Promise<PositionalFile | null>;
 }
 
 export interface BlobIngester {

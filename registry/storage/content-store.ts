@@ -26,6 +26,15 @@ function isStorageFailure(err: unknown): boolean {
   return typeof (err as NodeJS.ErrnoException)?.syscall === 'string';
 }
 
+async function blobUnknownIfMissing<T>(digest: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof PathNotFoundError) throw regErr('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    throw err;
+  }
+}
+
 export function createBlobStore(driver: StorageDriver): BlobStore {
   // Only this process's view: after a restart, or when another replica took a chunk, the size
   // no longer matches and the upload is hashed from storage at commit instead.
@@ -122,13 +131,14 @@ export function createBlobStore(driver: StorageDriver): BlobStore {
       return (await driver.stat(blobData(requireDigest(digestText))))?.size ?? null;
     },
 
-    async openBlob(digestText, range?: ByteRange) {
-      try {
-        return await driver.reader(blobData(requireDigest(digestText)), range);
-      } catch (err) {
-        if (err instanceof PathNotFoundError) throw regErr('BLOB_UNKNOWN', 'blob unknown to registry', { digest: digestText });
-        throw err;
-      }
+    openBlob(digestText, range?: ByteRange) {
+      return blobUnknownIfMissing(digestText, () => driver.reader(blobData(requireDigest(digestText)), range));
+    },
+
+    async openBlobFile(digestText) {
+      if (!driver.openPositional) return null;
+      const openPositional = driver.openPositional.bind(driver);
+      return blobUnknownIfMissing(digestText, () => openPositional(blobData(requireDigest(digestText))));
     },
 
     async putBlob(digestText, bytes) {

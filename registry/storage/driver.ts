@@ -26,6 +26,22 @@ export interface Reader {
   reader(path: string, range?: { start: number; end: number }): Promise<Readable>;
 }
 
+/** A file opened for reads at chosen offsets, into buffers the caller owns. */
+export interface PositionalFile {
+  /** Reads up to `length` bytes at `position` into the start of `into`; 0 at the end of the file. */
+  read(into: Buffer, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface PositionalReader {
+  /**
+   * Opens the file for positional reads; PathNotFoundError when missing. Optional: it lets a
+   * sender recycle its buffers instead of allocating one per chunk, which is what the blob
+   * GET path spends its garbage collection on.
+   */
+  openPositional(path: string): Promise<PositionalFile>;
+}
+
 export interface Writer {
   /**
    * A stream appending to the file, creating it (and its folders) when needed. Its 'finish'
@@ -46,4 +62,4 @@ export interface Deleter {
   delete(path: string): Promise<void>;
 }
 
-export type StorageDriver = Statter & Reader & Writer & Mover & Deleter;
+export type StorageDriver = Statter & Reader & Writer & Mover & Deleter & Partial<PositionalReader>;

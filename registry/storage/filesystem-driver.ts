@@ -99,6 +99,19 @@ export function createFilesystemDriver(root: string): StorageDriver {
       return handle.createReadStream({ highWaterMark: READ_CHUNK, ...(range ?? {}) }) as unknown as Readable;
     },
 
+    async openPositional(p) {
+      let handle: FileHandle;
+      try {
+        handle = await open(resolve(p), 'r');
+      } catch (err) {
+        throw isMissing(err) ? new PathNotFoundError(p) : err;
+      }
+      return {
+        read: async (into, length, position) => (await handle.read(into, 0, length, position)).bytesRead,
+        close: () => handle.close(),
+      };
+    },
+
     async appender(p) {
       const file = resolve(p);
       await mkdirDurable(path.dirname(file));

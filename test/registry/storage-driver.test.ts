@@ -55,6 +55,24 @@ export function storageDriverSuite(name: string, open: () => Promise<{ driver: S
       assert.deepEqual(await readAll(await driver.reader('/r/file', { start: 9999, end: 9999 })), data.subarray(9999));
     });
 
+    it('reads at chosen offsets into the caller\'s buffer, when it offers positional reads', async function () {
+      if (!driver.openPositional) this.skip();
+      const data = randomBytes(10_000);
+      await write(driver, '/p/file', data);
+      const file = await driver.openPositional('/p/file');
+      try {
+        const into = Buffer.alloc(300);
+        assert.equal(await file.read(into, 200, 5000), 200);
+        assert.deepEqual(into.subarray(0, 200), data.subarray(5000, 5200));
+        assert.equal(await file.read(into, 300, 9900), 100, 'a read past the end is short');
+        assert.deepEqual(into.subarray(0, 100), data.subarray(9900));
+        assert.equal(await file.read(into, 300, 10_000), 0, 'and at the end it reads nothing');
+      } finally {
+        await file.close();
+      }
+      await assert.rejects(driver.openPositional('/missing'), PathNotFoundError);
+    });
+
     it('rejects reading, truncating or moving a missing file with PathNotFoundError', async () => {
       await assert.rejects(driver.reader('/missing'), PathNotFoundError);
       await assert.rejects(driver.truncate('/missing', 0), PathNotFoundError);
