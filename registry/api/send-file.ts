@@ -12,7 +12,7 @@ const CHUNK = 1 << 20;
 /** Bytes one response may have written but not yet handed to the kernel. */
 const IN_FLIGHT = 4;
 /** Idle buffers kept between responses (the rest are left to the garbage collector). */
-const POOL_CAP = 64;
+const POOL_CAP = 32;
 
 const idle: Buffer[] = [];
 const take = (): Buffer => idle.pop() ?? Buffer.allocUnsafeSlow(CHUNK);

@@ -78,6 +78,14 @@ export function createFilesystemDriver(root: string): StorageDriver {
     return path.join(root, ...segments);
   };
 
+  const openExisting = async (p: string, flags: 'r' | 'r+'): Promise<FileHandle> => {
+    try {
+      return await open(resolve(p), flags);
+    } catch (err) {
+      throw isMissing(err) ? new PathNotFoundError(p) : err;
+    }
+  };
+
   return {
     async stat(p) {
       try {
@@ -90,22 +98,12 @@ export function createFilesystemDriver(root: string): StorageDriver {
     },
 
     async reader(p, range) {
-      let handle: FileHandle;
-      try {
-        handle = await open(resolve(p), 'r');
-      } catch (err) {
-        throw isMissing(err) ? new PathNotFoundError(p) : err;
-      }
+      const handle = await openExisting(p, 'r');
       return handle.createReadStream({ highWaterMark: READ_CHUNK, ...(range ?? {}) }) as unknown as Readable;
     },
 
     async openPositional(p) {
-      let handle: FileHandle;
-      try {
-        handle = await open(resolve(p), 'r');
-      } catch (err) {
-        throw isMissing(err) ? new PathNotFoundError(p) : err;
-      }
+      const handle = await openExisting(p, 'r');
       return {
         read: async (into, length, position) => (await handle.read(into, 0, length, position)).bytesRead,
         close: () => handle.close(),
@@ -119,12 +117,7 @@ export function createFilesystemDriver(root: string): StorageDriver {
     },
 
     async truncate(p, size) {
-      let handle: FileHandle;
-      try {
-        handle = await open(resolve(p), 'r+');
-      } catch (err) {
-        throw isMissing(err) ? new PathNotFoundError(p) : err;
-      }
+      const handle = await openExisting(p, 'r+');
       try {
         await handle.truncate(size);
         await handle.sync();
