@@ -12,6 +12,7 @@ import { metricsRoutes } from './api/metrics.js';
 import { apiRoutes } from './api/routes.js';
 import type { ApiModule } from './api/context.js';
 import { oauthFlowRoutes } from './api/oauth-flow.js';
+import { csrfTokenRoutes } from './api/session.js';
 
 export interface AppDeps {
   config: Config;
@@ -48,6 +49,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registryRoutes(scope, deps));
   await app.register(async (scope) => apiRoutes(scope, { ...deps, apiModules: [registryApiModule, ...(deps.apiModules ?? [])] }), { prefix: '/api/v1' });
   await app.register(async (scope) => oauthFlowRoutes(scope, deps), { prefix: '/oauth' });
+  await app.register(async (scope) => csrfTokenRoutes(scope, deps));
   for (const mod of deps.routeModules ?? []) await app.register(async (scope) => mod(scope));
   return app;
 }

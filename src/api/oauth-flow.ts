@@ -1,6 +1,8 @@
 // /oauth: the authorization-code flow (and the implicit one) of RFC 6749, with its own error
 // vocabulary ({error, error_description}). There is no web UI yet: the user consents by calling
-// /oauth/authorize with Basic credentials (a password; never a token, which must not beget another).
+// /oauth/authorize with Basic credentials (a password; never a token, which must not beget another),
+// or through the web session: GET then only describes the consent, and POST (with the session's
+// CSRF token) gives it, so that a link followed in a signed-in browser grants nothing.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { identifyBasic, OAUTH_TOKEN_USERNAME } from '../auth/basic-login.js';
 import { parseBasic } from '../auth/credentials.js';
@@ -12,6 +14,7 @@ import { parseScopes } from '../auth/scopes.js';
 import { recordLog } from '../audit/usage-log.js';
 import { getAccountById, type Account } from '../auth/accounts.js';
 import { DomainError } from '../errors.js';
+import { requireCsrfToken, webSessionOf } from './session.js';
 import type { ApiDeps } from './context.js';
 
 type FlowErrorCode =
@@ -42,10 +45,24 @@ async function clientAndRedirect(deps: ApiDeps, q: Record<string, unknown>): Pro
   return { app, redirect, given };
 }
 
-/** The signed-in user consenting: Basic with a password. */
-async function consentingUser(deps: ApiDeps, req: FastifyRequest): Promise<Account> {
+/** The signed-in user consenting: Basic with a password, or else the web session. */
+async function consentingUser(deps: ApiDeps, req: FastifyRequest, q: Record<string, unknown>): Promise<{ account: Account; bySession: boolean }> {
   const basic = parseBasic(req.headers.authorization);
-  if (!basic) throw new OAuthFlowError(401, 'access_denied', 'sign in: send your username and password (Basic) to authorize the application', BASIC_CHALLENGE);
+  if (!basic && !req.headers.authorization) {
+    const session = await webSessionOf(deps.db, req);
+    if (session) {
+      if (req.method !== 'GET') {
+        try {
+          requireCsrfToken(session, req, one(q._csrf_token));
+        } catch (err) {
+          if (err instanceof DomainError) throw new OAuthFlowError(403, 'access_denied', err.message);
+          throw err;
+        }
+      }
+      return { account: session.account, bySession: true };
+    }
+  }
+  if (!basic) throw new OAuthFlowError(401, 'access_denied', 'sign in: send your username and password (Basic), or sign in to a web session (POST /api/v1/signin), to authorize the application', BASIC_CHALLENGE);
   if (basic.username === OAUTH_TOKEN_USERNAME) throw new OAuthFlowError(401, 'access_denied', 'an OAuth token cannot authorize applications; sign in with your password', BASIC_CHALLENGE);
   let identity: Identity | null;
   try {
@@ -55,7 +72,7 @@ async function consentingUser(deps: ApiDeps, req: FastifyRequest): Promise<Accou
     throw err;
   }
   if (!identity || identity.kind !== 'user') throw new OAuthFlowError(401, 'access_denied', 'invalid username or password', BASIC_CHALLENGE);
-  return identity.account;
+  return { account: identity.account, bySession: false };
 }
 
 function redirectWith(reply: FastifyReply, base: string, params: Record<string, string | undefined>, inFragment = false): FastifyReply {
@@ -75,8 +92,7 @@ async function logIssued(deps: ApiDeps, ip: string, app: OAuthApplication, user:
   });
 }
 
-async function authorizeHandler(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply) {
-  const q = req.query as Record<string, unknown>;
+async function authorizeHandler(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, q: Record<string, unknown>) {
   const { app, redirect, given } = await clientAndRedirect(deps, q);
   const state = one(q.state);
   const fail = (error: FlowErrorCode, description: string) => redirectWith(reply, redirect, { error, error_description: description, state });
@@ -85,9 +101,17 @@ async function authorizeHandler(deps: ApiDeps, req: FastifyRequest, reply: Fasti
   const { scopes, unknown } = parseScopes(one(q.scope) ?? '');
   if (unknown.length) return fail('invalid_scope', `unknown scope(s): ${unknown.join(' ')}`);
   if (!scopes.length) return fail('invalid_scope', 'name at least one scope');
-  const account = await consentingUser(deps, req);
+  const { account, bySession } = await consentingUser(deps, req, q);
   const refused = ungrantableScope({ kind: 'user', account }, scopes);
   if (refused) return fail('invalid_scope', refused.reason);
+  if (bySession && req.method === 'GET') {
+    // What a consent page would show; the grant itself needs the POST.
+    return reply.header('cache-control', 'no-store').send({
+      application: { name: app.name, client_id: app.client_id, description: app.description, url: app.application_uri },
+      user: account.name, scope: scopes.join(' '), redirect_uri: redirect,
+      consent: 'POST /oauth/authorize with these parameters and the X-CSRF-Token header to grant this access',
+    });
+  }
   if (responseType === 'code') {
     const code = await createAuthorizationCode(deps.db, { app, account, scopes, redirectUri: given });
     return redirectWith(reply, redirect, { code, state });
@@ -153,6 +177,11 @@ export async function oauthFlowRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     req.log.error({ err }, 'oauth request failed');
     return sendFlowError(reply, 500, 'server_error', 'internal server error');
   });
-  app.get('/authorize', (req, reply) => authorizeHandler(deps, req, reply));
+  app.get('/authorize', (req, reply) => authorizeHandler(deps, req, reply, req.query as Record<string, unknown>));
+  // The consent a page's form (or a script) posts: the parameters in the query or the body.
+  app.post('/authorize', (req, reply) => {
+    const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {};
+    return authorizeHandler(deps, req, reply, { ...(req.query as Record<string, unknown>), ...body });
+  });
   app.post('/access_token', (req, reply) => accessTokenHandler(deps, req, reply));
 }

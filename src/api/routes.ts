@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { invalid } from '../errors.js';
 import { identifyApiCaller } from './caller.js';
 import type { ApiDeps, ApiModule } from './context.js';
 import { discoveryRoutes } from './discovery.js';
@@ -9,6 +10,7 @@ import { organizationRoutes } from './organizations.js';
 import { prototypeRoutes } from './prototypes.js';
 import { repositoryRoutes } from './repo-router.js';
 import { robotRoutes } from './robots.js';
+import { sessionRoutes } from './session.js';
 import { superuserRoutes } from './superuser.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
@@ -17,13 +19,22 @@ import { userRoutes } from './users.js';
 // discoveryRoutes comes first: it documents the routes registered after it.
 const MODULES: ApiModule[] = [
   discoveryRoutes, userRoutes, superuserRoutes, organizationRoutes, teamRoutes, robotRoutes, repositoryRoutes, prototypeRoutes,
-  oauthAppRoutes, logRoutes,
+  oauthAppRoutes, logRoutes, sessionRoutes,
 ];
 
 /** Mounts /api/v1: identifies the caller once, then each module's endpoints. */
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps & { apiModules?: readonly ApiModule[] }): Promise<void> {
   app.decorateRequest('identity', null as never);
   app.setErrorHandler((err, req, reply) => apiErrorHandler(err as Error, reply, req.log));
+  // Quay's documented curl calls send `Content-Type: application/json` on body-less requests
+  // (DELETE, PUT …/members/x); an empty body there means no body, not malformed JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, (err, parsed) => (err ? done(invalid('body', `the request body is not valid JSON: ${err.message}`)) : done(null, parsed)));
+  });
   app.addHook('preHandler', async (req) => {
     req.identity = await identifyApiCaller(deps.db, deps.keys, req);
   });

@@ -4,6 +4,7 @@ import { changeEmail, changeTagExpiration, getAccountById, setPassword, type Acc
 import { canCreateIn, isNamespaceAdmin, type Identity } from '../auth/policy.js';
 import { organizationsOf } from '../auth/teams.js';
 import { deleteUser, registerUser } from '../auth/users.js';
+import { endSessionsOf } from '../auth/sessions.js';
 import { recordLog } from '../audit/usage-log.js';
 import { tagExpirationChoices } from '../config/durations.js';
 import type { Queryable } from '../db/index.js';
@@ -11,6 +12,7 @@ import { DomainError, notFound } from '../errors.js';
 import { avatarOf } from './avatar.js';
 import { audit, authorize, type ApiDeps, type ApiModule } from './context.js';
 import { documented } from './route-docs.js';
+import { renewWebSession } from './session.js';
 import { parseInput } from './validate.js';
 
 /** The signed-in user's account; only called after `authorize` has refused anonymous callers. */
@@ -89,7 +91,7 @@ export const userRoutes: ApiModule = (app, deps) => {
     return userView(deps.db, { kind: 'user', account: user }, user);
   });
 
-  app.put('/user/', documented("Change the signed-in user's password, email or time machine setting", ['user:admin']), async (req) => {
+  app.put('/user/', documented("Change the signed-in user's password, email or time machine setting", ['user:admin']), async (req, reply) => {
     await authorize(deps, req, { on: 'self', level: 'admin' });
     const me = callerAccount(req);
     const input = parseInput(UserUpdate, req.body);
@@ -97,6 +99,7 @@ export const userRoutes: ApiModule = (app, deps) => {
     await deps.db.transaction(async (tx) => {
       if (input.password !== undefined) {
         await setPassword(tx, me.id, input.password);
+        await endSessionsOf(tx, me.id);
         await audit(tx, req, { kind: 'account_change_password', namespace });
       }
       if (input.email !== undefined && input.email !== me.email) {
@@ -108,6 +111,7 @@ export const userRoutes: ApiModule = (app, deps) => {
         await audit(tx, req, { kind: 'user_change_tag_expiration', namespace, metadata: { tag_expiration: input.tag_expiration_s } });
       }
     });
+    if (input.password !== undefined) await renewWebSession(deps, req, reply);
     return freshView(deps, req, me.id);
   });
 

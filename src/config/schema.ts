@@ -53,6 +53,8 @@ export const configSchema = z.strictObject({
   DEFAULT_SYSTEM_REJECT_QUOTA_BYTES: z.number().int().min(0).default(0),
   /** A namespace gets one quota_warning / quota_error event per limit within this many seconds. */
   QUOTA_NOTIFICATION_COOLDOWN_SECONDS: z.number().int().min(0).default(86_400),
+  /** Seconds a web session (POST /api/v1/signin) lasts from sign-in (Quay's key; 31 days). */
+  PERMANENT_SESSION_LIFETIME: z.number().int().min(60).max(10 * 365 * 86_400).default(31 * 86_400),
   REGISTRY_TOKEN_LIFETIME_S: z.number().int().min(60).max(3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Dockerfile builds: the build API, the queue and the scheduler (needs at least one EXECUTORS entry). */

@@ -10,6 +10,7 @@ import * as oneBuildPerRepository from './008-one-build-per-repository.js';
 import * as triggers from './009-triggers.js';
 import * as manifestLabels from './010-manifest-labels.js';
 import * as quotas from './011-quotas.js';
+import * as sessions from './012-sessions.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '009-triggers': triggers,
   '010-manifest-labels': manifestLabels,
   '011-quotas': quotas,
+  '012-sessions': sessions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
