@@ -3,7 +3,7 @@
 
 export type DomainErrorKind =
   | 'invalid' // the input breaks a rule; `field` names it
-  | 'not_found'
+  | 'not_found' // `field`, when given, names the input that points at nothing
   | 'conflict' // already exists, or a state that forbids the change
   | 'unauthenticated'
   | 'forbidden'
@@ -21,7 +21,7 @@ export class DomainError extends Error {
 }
 
 export const invalid = (field: string, message: string) => new DomainError('invalid', message, field);
-export const notFound = (message: string) => new DomainError('not_found', message);
+export const notFound = (message: string, field?: string) => new DomainError('not_found', message, field);
 export const conflict = (message: string, field?: string) => new DomainError('conflict', message, field);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const tooMany = (message: string) => new DomainError('too_many', message);

@@ -28,8 +28,14 @@ const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
 /** `/repository/*` dispatches many endpoints itself; each becomes its own path here. */
 const REPOSITORY_WILDCARD = /\/repository\/\*$/;
 
+/**
+ * A route registered once per nested-name depth (`:namespace/:n0/…/:nK`, as the build-log
+ * stream is) addresses one repository: documented once, as `{repository}` like the others.
+ */
+const REPOSITORY_BY_DEPTH = /\/repository\/:namespace(?:\/:n\d+)+(?=\/|$)/;
+
 function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{path}');
+  return url.replace(REPOSITORY_BY_DEPTH, '/repository/{repository}').replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{path}');
 }
 
 function operationsOf(route: RouteOptions): Operation[] {

@@ -5,9 +5,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireOrganization } from '../auth/accounts.js';
 import { missingRepository, type ApiNeed } from '../auth/policy.js';
-import { startLogExport, openExport } from '../audit/log-export.js';
+import { newExportId, openExport, startLogExport } from '../audit/log-export.js';
 import { aggregateLogs, lookupLogs, type LogFilter } from '../audit/log-query.js';
-import { invalid, notFound } from '../errors.js';
+import { DomainError, invalid, notFound } from '../errors.js';
 import { findRepository } from '../repos/repositories.js';
 import { audit, authorize, type ApiDeps, type ApiModule } from './context.js';
 import {
@@ -59,21 +59,47 @@ async function aggregate(deps: ApiDeps, req: FastifyRequest, scope: LogScope) {
 
 const exportDir = (deps: ApiDeps) => path.join(deps.config.DATA_DIR, 'log-exports');
 
-async function exportLogs(deps: ApiDeps, req: FastifyRequest, scope: LogScope) {
-  const q = parseInput(LogQuery, req.query);
-  const body = parseInput(ExportRequest, req.body);
+/** What an export entry in the usage log says about the request (Quay's metadata). */
+function exportMetadata(scope: LogScope, body: { callback_url?: string; callback_email?: string }) {
+  return { url: body.callback_url || null, email: body.callback_email || null, ...(scope.repository ? { repo: scope.repository.name } : {}) };
+}
+
+/** The callback and the time range an export request asks for; throws what is wrong with it. */
+function exportRequest(q: z.infer<typeof LogQuery>, body: z.infer<typeof ExportRequest>) {
   if (body.callback_email !== undefined) throw invalid('callback_email', 'this registry sends no mail: give a callback_url instead');
   const callback = body.callback_url;
   if (!callback) throw invalid('callback_url', 'callback_url is required');
   if (!/^https?:\/\/[^\s/]+/.test(callback)) throw invalid('callback_url', 'callback_url must start with http:// or https://');
-  const range = timeRange(q);
+  return { callback, range: timeRange(q) };
+}
+
+async function exportLogs(deps: ApiDeps, req: FastifyRequest, scope: LogScope) {
+  const q = parseInput(LogQuery, req.query);
+  const body = parseInput(ExportRequest, req.body);
+  const where = { namespace: scope.namespace, repository: scope.repository };
+  let asked: ReturnType<typeof exportRequest>;
+  try {
+    asked = exportRequest(q, body);
+  } catch (err) {
+    // Quay records a refused export request too, with what was wrong.
+    if (err instanceof DomainError) {
+      await audit(deps.db, req, { kind: 'export_logs_failure', ...where, metadata: { error: err.message, ...exportMetadata(scope, body) } });
+    }
+    throw err;
+  }
+  const { callback, range } = asked;
+  const exportId = newExportId();
+  // Quay records the export as it is queued, under this name ("queued for delivery"); written
+  // before the job starts so that a failure entry always follows it.
+  await audit(deps.db, req, { kind: 'export_logs_success', ...where, metadata: { export_id: exportId, ...exportMetadata(scope, body) } });
   const base = `${deps.config.PREFERRED_URL_SCHEME}://${deps.config.SERVER_HOSTNAME}/api/v1/exportedlogs/`;
-  const exportId = startLogExport(
+  startLogExport(
     {
       db: deps.db, log: deps.log, dir: exportDir(deps),
       // The link carries its own expiry, sealed with the server's key: nothing to store or look up.
       urlFor: (id, expiresAt) => base + deps.keys.encrypt(JSON.stringify([id, expiresAt])),
     },
+    exportId,
     {
       filter: { ...scope.filter, ...range, performer: q.performer },
       details: {
@@ -82,13 +108,13 @@ async function exportLogs(deps: ApiDeps, req: FastifyRequest, scope: LogScope) {
       },
       callbackUrl: callback,
       view: (r) => logView(r, true),
+      // Quay's worker records nothing when an export fails; without this entry the log would
+      // show only the success recorded at queueing, so the requester's failure is recorded too.
+      recordFailure: (id, error) => audit(deps.db, req, {
+        kind: 'export_logs_failure', ...where, metadata: { export_id: id, error, ...exportMetadata(scope, body) },
+      }),
     },
   );
-  // Quay records the export as it is queued, under this name.
-  await audit(deps.db, req, {
-    kind: 'export_logs_success', namespace: scope.namespace, repository: scope.repository,
-    metadata: { export_id: exportId, url: callback, email: null, ...(scope.repository ? { repo: scope.repository.name } : {}) },
-  });
   return { export_id: exportId };
 }
 

@@ -60,7 +60,7 @@ async function create(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, a
   const body = parseInput(CreateBody, req.body);
   const namespaceName = body.namespace ?? callerAccount(req).name;
   const namespace = await findAccount(deps.db, namespaceName);
-  if (!namespace || namespace.kind === 'robot') throw notFound(`namespace ${namespaceName} does not exist`);
+  if (!namespace || namespace.kind === 'robot') throw notFound(`namespace ${namespaceName} does not exist`, 'namespace');
   await authorize(deps, req, { on: 'create-repo', namespace });
   if (!isRepositoryName(body.repository)) {
     throw invalid('repository', `invalid repository name ${JSON.stringify(body.repository)}: use lowercase letters, digits and . _ - between them, / between components`);

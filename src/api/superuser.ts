@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { requireUser, type Account } from '../auth/accounts.js';
+import { findAccount, type Account } from '../auth/accounts.js';
 import { createUserWithGeneratedPassword, deleteUser, listUsers } from '../auth/users.js';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { avatarOf } from './avatar.js';
 import { audit, authorize, type ApiModule } from './context.js';
 import { documented } from './route-docs.js';
@@ -46,14 +46,19 @@ export const superuserRoutes: ApiModule = (app, deps) => {
       });
       return created;
     });
-    return { username: user.name, email: user.email, password };
+    // Quay's encrypted_password is the password sealed with its secret key, which Quay accepts
+    // in place of the password at docker login. Slipway accepts no sealed form, so the one value
+    // that logs in is the password itself: it is a full credential either way, and it is already
+    // in this answer, so repeating it exposes nothing more.
+    return { username: user.name, email: user.email, password, encrypted_password: password };
   });
 
   app.delete('/superuser/users/:username', documented('Delete a user', ['super:user']), async (req, reply) => {
     await authorize(deps, req, { on: 'superuser' });
     const { username } = req.params as { username: string };
     await deps.db.transaction(async (tx) => {
-      const user = await requireUser(tx, username);
+      const user = await findAccount(tx, username);
+      if (user?.kind !== 'user') throw notFound(`user ${username} does not exist`, 'username');
       // Quay's rule: superusers are managed in the configuration, not from the panel.
       if (user.superuser) throw invalid('username', `${username} is a superuser and cannot be deleted from the superuser API`);
       await deleteUser(tx, user);

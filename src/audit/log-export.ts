@@ -26,11 +26,13 @@ export interface ExportDeps {
 
 export interface ExportJob {
   filter: LogFilter;
-  /** What was asked for, echoed into the file. */
+  /** What was asked for (Quay's start_time, end_time, namespace, repository), echoed into the file and the callback. */
   details: Record<string, unknown>;
   callbackUrl: string;
   /** Each entry as the API shows it. */
   view(record: LogRecord): unknown;
+  /** Records that the export failed after it was queued; `error` is safe to show the requester. */
+  recordFailure(exportId: string, error: string): Promise<void>;
 }
 
 export type ExportStatus = 'success' | 'failed';
@@ -108,22 +110,31 @@ async function notify(deps: ExportDeps, url: string, body: object): Promise<void
   deps.log.error({ url }, 'log export callback gave up');
 }
 
-/** Queues the export and returns its id at once; the callback hears of the outcome. */
-export function startLogExport(deps: ExportDeps, job: ExportJob): string {
-  const exportId = randomUUID();
-  mkdirSync(deps.dir, { recursive: true });
+/** An id for a new export, in the form the download route accepts. */
+export function newExportId(): string {
+  return randomUUID();
+}
+
+/**
+ * Starts the export in the background; the callback hears of the outcome (as Quay's worker
+ * tells it: the request's details, the URL or null, and the status).
+ */
+export function startLogExport(deps: ExportDeps, exportId: string, job: ExportJob): void {
   void (async () => {
     let status: ExportStatus = 'success';
     let url: string | null = null;
     try {
+      mkdirSync(deps.dir, { recursive: true });
       sweep(deps.dir, Date.now());
       await writeExport(deps, exportId, job);
       url = deps.urlFor(exportId, Date.now() + EXPORT_LIFETIME_MS);
     } catch (err) {
       status = 'failed';
       deps.log.error({ err, exportId }, 'log export failed');
+      // The cause (a path, an errno) is the operator's; the requester learns only that it failed.
+      await job.recordFailure(exportId, 'the export file could not be written').catch((e: unknown) =>
+        deps.log.error({ err: e, exportId }, 'could not record the failed log export'));
     }
-    await notify(deps, job.callbackUrl, { export_id: exportId, exported_data_url: url, status });
+    await notify(deps, job.callbackUrl, { export_id: exportId, ...job.details, exported_data_url: url, status });
   })();
-  return exportId;
 }

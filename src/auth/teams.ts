@@ -42,7 +42,7 @@ export async function findTeam(db: Queryable, org: Account, name: string): Promi
 
 export async function requireTeam(db: Queryable, org: Account, name: string): Promise<Team> {
   const team = await findTeam(db, org, name);
-  if (!team) throw notFound(`team ${name} does not exist in ${org.name}`);
+  if (!team) throw notFound(`team ${name} does not exist in ${org.name}`, 'teamname');
   return team;
 }
 
@@ -127,10 +127,10 @@ export async function teamMembers(db: Queryable, team: Team): Promise<TeamMember
 /** A user, or a robot of the team's own organization, that may join the team. */
 async function memberCandidate(db: Queryable, org: Account, name: string): Promise<Account> {
   const account = await findAccount(db, name);
-  if (!account) throw notFound(`no user or robot named ${name}`);
-  if (account.kind === 'org') throw invalid('member', `${name} is an organization; teams hold users and robots`);
+  if (!account) throw notFound(`no user or robot named ${name}`, 'membername');
+  if (account.kind === 'org') throw invalid('membername', `${name} is an organization; teams hold users and robots`);
   if (account.kind === 'robot' && account.parent_id !== org.id) {
-    throw invalid('member', `robot ${name} belongs to another namespace than ${org.name}; only ${org.name}'s own robots may join its teams`);
+    throw invalid('membername', `robot ${name} belongs to another namespace than ${org.name}; only ${org.name}'s own robots may join its teams`);
   }
   return account;
 }
@@ -150,8 +150,8 @@ export async function removeTeamMember(db: Queryable, org: Account, team: Team, 
   return db.transaction(async (tx) => {
     const member = await findAccount(tx, name);
     const removed = member ? await tx('team_members').where({ team_id: team.id, account_id: member.id }).delete() : 0;
-    if (!member || removed === 0) throw notFound(`${name} is not a member of team ${team.name}`);
-    if (team.role === 'admin') await assertOrgKeepsAdmin(tx, org, 'member');
+    if (!member || removed === 0) throw notFound(`${name} is not a member of team ${team.name}`, 'membername');
+    if (team.role === 'admin') await assertOrgKeepsAdmin(tx, org, 'membername');
     return member;
   });
 }

@@ -62,7 +62,7 @@ async function withOrgMembership(db: Queryable, ns: Account, rows: { account: Ac
  */
 async function grantee(db: Queryable, repo: Repository, name: string): Promise<Account> {
   const account = await findAccount(db, name);
-  if (!account || account.kind === 'org') throw notFound(`no user or robot named ${name}`);
+  if (!account || account.kind === 'org') throw notFound(`no user or robot named ${name}`, 'username');
   if (account.kind === 'robot' && account.parent_id !== repo.namespace_id) {
     throw invalid('username', `robot ${name} belongs to another namespace than ${repo.namespace}; only ${repo.namespace}'s own robots may be given access`);
   }
@@ -72,7 +72,7 @@ async function grantee(db: Queryable, repo: Repository, name: string): Promise<A
 async function teamOfRepo(db: Queryable, repo: Repository, name: string): Promise<Team> {
   const ns = await namespaceOf(db, repo);
   const team = ns.kind === 'org' ? await findTeam(db, ns, name) : null;
-  if (!team) throw notFound(`team ${name} does not exist in ${repo.namespace}`);
+  if (!team) throw notFound(`team ${name} does not exist in ${repo.namespace}`, 'teamname');
   return team;
 }
 
@@ -89,7 +89,7 @@ export async function listAccountPermissions(db: Queryable, repo: Repository): P
 export async function getAccountPermission(db: Queryable, repo: Repository, name: string): Promise<AccountPermission> {
   const account = await grantee(db, repo, name);
   const row = await db('repo_permissions').where({ repository_id: repo.id, account_id: account.id }).first('role');
-  if (!row) throw notFound(`${name} has no permission on ${repo.namespace}/${repo.name}`);
+  if (!row) throw notFound(`${name} has no permission on ${repo.namespace}/${repo.name}`, 'username');
   return (await withOrgMembership(db, await namespaceOf(db, repo), [{ account, role: row.role }]))[0]!;
 }
 
@@ -111,7 +111,7 @@ export async function setAccountPermission(db: Queryable, repo: Repository, name
 export async function removeAccountPermission(db: Queryable, repo: Repository, name: string): Promise<PermissionChange<Account>> {
   const account = await grantee(db, repo, name);
   const before = await db('repo_permissions').where({ repository_id: repo.id, account_id: account.id }).first('role');
-  if (!before) throw notFound(`${name} has no permission on ${repo.namespace}/${repo.name}`);
+  if (!before) throw notFound(`${name} has no permission on ${repo.namespace}/${repo.name}`, 'username');
   await db('repo_permissions').where({ repository_id: repo.id, account_id: account.id }).delete();
   return { subject: account, previous: before.role, role: null };
 }
@@ -131,7 +131,7 @@ export async function listTeamPermissions(db: Queryable, repo: Repository): Prom
 export async function getTeamPermission(db: Queryable, repo: Repository, name: string): Promise<TeamPermission> {
   const team = await teamOfRepo(db, repo, name);
   const row = await db('repo_permissions').where({ repository_id: repo.id, team_id: team.id }).first('role');
-  if (!row) throw notFound(`team ${name} has no permission on ${repo.namespace}/${repo.name}`);
+  if (!row) throw notFound(`team ${name} has no permission on ${repo.namespace}/${repo.name}`, 'teamname');
   return { team, role: row.role };
 }
 
@@ -151,7 +151,7 @@ export async function setTeamPermission(db: Queryable, repo: Repository, name: s
 export async function removeTeamPermission(db: Queryable, repo: Repository, name: string): Promise<PermissionChange<Team>> {
   const team = await teamOfRepo(db, repo, name);
   const before = await db('repo_permissions').where({ repository_id: repo.id, team_id: team.id }).first('role');
-  if (!before) throw notFound(`team ${name} has no permission on ${repo.namespace}/${repo.name}`);
+  if (!before) throw notFound(`team ${name} has no permission on ${repo.namespace}/${repo.name}`, 'teamname');
   await db('repo_permissions').where({ repository_id: repo.id, team_id: team.id }).delete();
   return { subject: team, previous: before.role, role: null };
 }

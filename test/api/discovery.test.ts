@@ -18,7 +18,13 @@ describe(`GET /api/v1/discovery (${TEST_DB})`, function () {
   };
 
   before(async () => {
-    server = await startServer();
+    // With builds on, so that the build endpoints (the log stream among them) are registered.
+    server = await startServer({
+      config: {
+        FEATURE_BUILD_SUPPORT: true,
+        EXECUTORS: [{ EXECUTOR: 'podman', NAME: 'nowhere', PODMAN_HOST: 'unix:///nonexistent/podman.sock' }],
+      },
+    });
     const res = await fetch(`${server.url}/api/v1/discovery`);
     assert.equal(res.status, 200, 'anybody may read it');
     doc = (await res.json()) as typeof doc;
@@ -54,6 +60,15 @@ describe(`GET /api/v1/discovery (${TEST_DB})`, function () {
     assert.equal(doc.paths['/api/v1/repository/{path}'], undefined);
     assert.ok(!Object.keys(doc.paths).some((p) => p.includes(':') || p.includes('*')), 'no Fastify syntax leaks into paths');
     for (const ops of Object.values(doc.paths)) assert.equal(ops.head, undefined, 'HEAD twins are left out');
+  });
+
+  it('documents the build-log stream once, with the repository as one {repository} parameter', () => {
+    const streams = Object.keys(doc.paths).filter((p) => p.endsWith('/logs/stream'));
+    assert.deepEqual(streams, ['/api/v1/repository/{repository}/build/{uuid}/logs/stream']);
+    const op = doc.paths[streams[0]!]!.get!;
+    assert.equal(op.summary, "Follow a build's log live (WebSocket)");
+    assert.deepEqual(op.parameters!.map((p) => [p.name, p.in]), [['repository', 'path'], ['uuid', 'path']]);
+    assert.ok(!Object.keys(doc.paths).some((p) => /\{n\d+\}|\{namespace\}/.test(p) && p.includes('/repository/')), 'no per-depth name components');
   });
 
   it('gives each operation a summary, an id, path parameters and its security', () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { registryToken, startServer, TEST_DB, type TestServer } from '../support/server.js';
 import { request } from '../registry/registry-client.js';
 import { call, type Creds } from './account-api.js';
@@ -175,47 +177,102 @@ describe(`usage logs (${TEST_DB})`, function () {
     assert.deepEqual(logs.logs.map((l) => l.kind), ['pull_repo', 'push_repo', 'create_repo']);
   });
 
-  it('exports the logs to a file and POSTs its URL to the callback', async () => {
-    const received: { body: Record<string, unknown> }[] = [];
+  /** Runs `fn` with a callback URL whose POSTed bodies land in `received`. */
+  async function withCallback(fn: (url: string, received: Record<string, unknown>[]) => Promise<void>): Promise<void> {
+    const received: Record<string, unknown>[] = [];
     const hook = http.createServer((req, res) => {
       let data = '';
       req.on('data', (c) => (data += c));
       req.on('end', () => {
-        received.push({ body: JSON.parse(data) as Record<string, unknown> });
+        received.push(JSON.parse(data) as Record<string, unknown>);
         res.end('ok');
       });
     });
     hook.listen(0, '127.0.0.1');
     await once(hook, 'listening');
     try {
-      const callback = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/exported`;
+      await fn(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/exported`, received);
+    } finally {
+      hook.close();
+    }
+  }
+
+  it('exports the logs to a file and POSTs its URL to the callback', async () => {
+    await withCallback(async (callback, received) => {
       const res = await call(server, ALICE, 'POST', '/repository/acme/app/exportlogs', { callback_url: callback });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const exportId = res.body.export_id as string;
       await eventually(async () => received.length, (n) => n === 1, 'the callback');
-      const note = received[0]!.body;
+      const note = received[0]!;
       assert.equal(note.export_id, exportId);
       assert.equal(note.status, 'success');
+      assert.deepEqual([note.namespace, note.repository], ['acme', 'app']);
+      assert.equal(typeof note.start_time, 'string');
+      assert.equal(typeof note.end_time, 'string');
       const file = await fetch(String(note.exported_data_url));
       assert.equal(file.status, 200);
       const exported = (await file.json()) as { export_id: string; details: Record<string, unknown>; logs: LogEntry[] };
       assert.equal(exported.export_id, exportId);
       assert.equal(exported.details.repository, 'app');
+      assert.equal(exported.details.start_time, note.start_time);
       assert.equal(exported.logs.filter((l) => l.kind === 'pull_repo').length, 25);
       assert.ok(exported.logs.some((l) => l.kind === 'push_repo' && l.performer?.name === 'alice'));
       const forged = String(note.exported_data_url).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
       assert.equal((await fetch(forged)).status, 404);
-      const logged = await logsOf(ALICE, '/repository/acme/app/logs');
-      assert.equal(logged.logs[0]!.kind, 'export_logs_success');
-
-      for (const [body, field] of [[{ callback_url: 'ftp://example.com' }, 'callback_url'], [{}, 'callback_url'], [{ callback_email: 'a@b.c' }, 'callback_email']] as const) {
-        const bad = await call(server, ALICE, 'POST', '/repository/acme/app/exportlogs', body);
-        assert.equal(bad.status, 400);
-        assert.equal(bad.body.field, field);
-      }
+      const queued = (await logsOf(ALICE, '/repository/acme/app/logs')).logs[0]!;
+      assert.equal(queued.kind, 'export_logs_success');
+      assert.equal(queued.performer!.name, 'alice');
+      assert.deepEqual(queued.metadata, { export_id: exportId, url: callback, email: null, repo: 'app' });
       assert.equal((await call(server, BOB, 'POST', '/organization/acme/exportlogs', { callback_url: callback })).status, 404);
+      assert.equal(received.length, 1);
+    });
+  });
+
+  it('refuses bad export requests with 400 naming the field, and records each refusal as Quay does', async () => {
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ callback_url: 'ftp://example.com' }, '', 'callback_url'],
+      [{}, '', 'callback_url'],
+      [{ callback_email: 'a@b.c' }, '', 'callback_email'],
+      [{ callback_url: 'https://example.com/hook' }, `?starttime=${day(0)}&endtime=${day(-2)}`, 'endtime'],
+    ];
+    for (const [body, qs, field] of cases) {
+      const bad = await call(server, ALICE, 'POST', `/repository/acme/app/exportlogs${qs}`, body);
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.equal(bad.body.field, field, JSON.stringify(body));
+    }
+    const refused = (await logsOf(ALICE, '/repository/acme/app/logs')).logs.slice(0, cases.length).reverse();
+    assert.deepEqual(refused.map((l) => l.kind), cases.map(() => 'export_logs_failure'));
+    assert.ok(refused.every((l) => l.performer?.name === 'alice' && l.metadata.repo === 'app' && typeof l.metadata.error === 'string'));
+    assert.deepEqual(refused.map((l) => [l.metadata.url, l.metadata.email]), [
+      ['ftp://example.com', null], [null, null], [null, 'a@b.c'], ['https://example.com/hook', null],
+    ]);
+    assert.match(String(refused[0]!.metadata.error), /callback_url must start with/);
+  });
+
+  it('tells the callback and records it when an export fails after it was queued', async () => {
+    // The export folder turned into a file: nothing can be written there.
+    const exportsDir = path.join(server.dataDir, 'log-exports');
+    rmSync(exportsDir, { recursive: true, force: true });
+    writeFileSync(exportsDir, 'not a folder');
+    try {
+      await withCallback(async (callback, received) => {
+        const res = await call(server, ALICE, 'POST', '/organization/acme/exportlogs', { callback_url: callback });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const exportId = res.body.export_id as string;
+        await eventually(async () => received.length, (n) => n === 1, 'the callback');
+        const { start_time, end_time, ...note } = received[0]!;
+        assert.deepEqual(note, { export_id: exportId, namespace: 'acme', repository: null, exported_data_url: null, status: 'failed' });
+        assert.equal(typeof start_time, 'string');
+        assert.equal(typeof end_time, 'string');
+        const logs = (await logsOf(ALICE, '/organization/acme/logs')).logs.filter((l) => l.metadata.export_id === exportId);
+        assert.deepEqual(logs.map((l) => l.kind), ['export_logs_failure', 'export_logs_success']);
+        assert.ok(logs.every((l) => l.performer?.name === 'alice'));
+        const failure = logs[0]!.metadata;
+        assert.deepEqual({ ...failure, error: undefined }, { export_id: exportId, url: callback, email: null, error: undefined });
+        assert.doesNotMatch(String(failure.error), /log-exports|ENOTDIR|EEXIST/, 'the server\'s paths and errors stay in its own log');
+      });
     } finally {
-      hook.close();
+      rmSync(exportsDir, { force: true });
     }
   });
 });

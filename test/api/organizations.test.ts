@@ -104,13 +104,24 @@ describe(`/api/v1 organizations and teams (${TEST_DB})`, function () {
       assert.equal((await call(server, DAVE, 'PUT', '/user/robots/helper')).status, 201);
       const foreign = await call(server, ALICE, 'PUT', '/organization/acme/team/readers/members/dave+helper');
       assert.equal(foreign.status, 400);
-      assert.equal(foreign.body.field, 'member');
+      assert.equal(foreign.body.field, 'membername');
       const org = await call(server, ALICE, 'PUT', '/organization/acme/team/readers/members/acme');
       assert.equal(org.status, 400);
-      assert.equal(org.body.field, 'member');
-      assert.equal((await call(server, ALICE, 'PUT', '/organization/acme/team/readers/members/nobody')).status, 404);
-      assert.equal((await call(server, ALICE, 'PUT', '/organization/acme/team/noteam/members/bob')).status, 404);
+      assert.equal(org.body.field, 'membername');
+      for (const team of ['readers', 'owners']) {
+        const nobody = await call(server, ALICE, 'PUT', `/organization/acme/team/${team}/members/nobody`);
+        assert.equal(nobody.status, 404, team);
+        assert.equal(nobody.body.field, 'membername', team);
+        assert.match(nobody.body.error_message, /nobody/);
+      }
+      const noTeam = await call(server, ALICE, 'PUT', '/organization/acme/team/noteam/members/bob');
+      assert.equal(noTeam.status, 404);
+      assert.equal(noTeam.body.field, 'teamname');
       assert.equal((await call(server, BOB, 'PUT', '/organization/acme/team/readers/members/carol')).status, 403);
+      const members = async (team: string) => (await call(server, ALICE, 'GET', `/organization/acme/team/${team}/members`)).body.members.map((m: { name: string }) => m.name);
+      assert.deepEqual(await members('readers'), ['acme+deployer'], 'nothing was added');
+      assert.deepEqual(await members('owners'), ['alice']);
+      assert.equal(Object.keys((await call(server, ALICE, 'GET', '/organization/acme')).body.teams).includes('noteam'), false);
     });
 
     it('shows a team\'s members to admins and to its members only', async () => {
@@ -127,7 +138,9 @@ describe(`/api/v1 organizations and teams (${TEST_DB})`, function () {
 
     it('removes members; the organization must keep an administrator', async () => {
       assert.equal((await call(server, ALICE, 'DELETE', '/organization/acme/team/readers/members/carol')).status, 204);
-      assert.equal((await call(server, ALICE, 'DELETE', '/organization/acme/team/readers/members/carol')).status, 404);
+      const again = await call(server, ALICE, 'DELETE', '/organization/acme/team/readers/members/carol');
+      assert.equal(again.status, 404);
+      assert.equal(again.body.field, 'membername');
       const last = await call(server, ALICE, 'DELETE', '/organization/acme/team/owners/members/alice');
       assert.equal(last.status, 409);
       assert.match(last.body.error_message, /at least one administrator/);

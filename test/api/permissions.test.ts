@@ -86,17 +86,22 @@ describe(`/api/v1 repository permissions (${TEST_DB})`, function () {
         ['bob+bot', { role: 'read' }, 400, 'username'],
         ['bob', { role: 'owner' }, 400, 'role'],
         ['bob', {}, 400, 'role'],
-        ['nobody', { role: 'read' }, 404, undefined],
-        ['acme+ghost', { role: 'read' }, 404, undefined],
-        ['acme', { role: 'read' }, 404, undefined],
+        ['nobody', { role: 'read' }, 404, 'username'],
+        ['acme+ghost', { role: 'read' }, 404, 'username'],
+        ['acme', { role: 'read' }, 404, 'username'],
       ];
       for (const [name, body, status, field] of cases) {
         const res = await call(server, ALICE, 'PUT', `/repository/acme/app/permissions/user/${name}`, body);
         assert.equal(res.status, status, `${name} ${JSON.stringify(body)}`);
-        if (field) assert.equal(res.body.field, field);
+        assert.equal(res.body.field, field, `${name} ${JSON.stringify(body)}`);
       }
       const list = await call(server, ALICE, 'GET', '/repository/acme/app/permissions/user/');
       assert.deepEqual(Object.keys(list.body.permissions).sort(), ['acme+bot', 'alice']);
+      for (const method of ['GET', 'DELETE']) {
+        const res = await call(server, ALICE, method, '/repository/acme/app/permissions/user/carol');
+        assert.equal(res.status, 404, method);
+        assert.equal(res.body.field, 'username', method);
+      }
     });
   });
 
@@ -119,10 +124,21 @@ describe(`/api/v1 repository permissions (${TEST_DB})`, function () {
       assert.deepEqual(kinds.reverse(), ['add_repo_permission', 'change_repo_permission', 'delete_repo_permission']);
     });
 
-    it('refuses unknown teams with 404, including teams asked for in a user namespace', async () => {
-      assert.equal((await call(server, ALICE, 'PUT', '/repository/acme/app/permissions/team/ghosts', { role: 'read' })).status, 404);
-      assert.equal((await call(server, ALICE, 'GET', '/repository/acme/app/permissions/team/ghosts')).status, 404);
-      assert.equal((await call(server, BOB, 'PUT', '/repository/bob/own/permissions/team/readers', { role: 'read' })).status, 404);
+    it('refuses unknown teams with 404 naming teamname, including teams asked for in a user namespace', async () => {
+      const cases: [Creds, string, string, unknown?][] = [
+        [ALICE, 'PUT', '/repository/acme/app/permissions/team/ghosts', { role: 'read' }],
+        [ALICE, 'GET', '/repository/acme/app/permissions/team/ghosts'],
+        [ALICE, 'GET', '/repository/acme/app/permissions/team/readers'],
+        [ALICE, 'DELETE', '/repository/acme/app/permissions/team/readers'],
+        [BOB, 'PUT', '/repository/bob/own/permissions/team/readers', { role: 'read' }],
+      ];
+      for (const [who, method, path, body] of cases) {
+        const res = await call(server, who, method, path, body);
+        assert.equal(res.status, 404, `${method} ${path}`);
+        assert.equal(res.body.field, 'teamname', `${method} ${path}`);
+      }
+      assert.deepEqual((await call(server, ALICE, 'GET', '/repository/acme/app/permissions/team/')).body.permissions, {});
+      assert.deepEqual((await call(server, BOB, 'GET', '/repository/bob/own/permissions/team/')).body.permissions, {});
       assert.equal((await call(server, ALICE, 'PUT', '/repository/acme/app/permissions/team/readers', { role: 'boss' })).body.field, 'role');
     });
   });

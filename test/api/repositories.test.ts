@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { startServer, TEST_DB, type TestServer } from '../support/server.js';
+import { basic, startServer, TEST_DB, type TestServer } from '../support/server.js';
 import { call, grantedActions, type Creds } from './account-api.js';
 import { pushImage, registryTags } from './repo-api.js';
 
@@ -15,6 +15,7 @@ describe(`/api/v1 repositories (${TEST_DB})`, function () {
     const admin = (...args: string[]) => server.cli('admin', ...args);
     for (const u of [ALICE, BOB, CAROL]) await admin('create-user', u.user, '--email', `${u.user}@example.com`, '--password', u.password);
     await admin('create-org', 'acme', '--owner', ALICE.user);
+    await admin('create-robot', 'acme+bot');
   });
   after(async () => server?.stop());
 
@@ -56,15 +57,19 @@ describe(`/api/v1 repositories (${TEST_DB})`, function () {
         // The API could not address it: its tail reads as a permission sub-path.
         [{ namespace: 'acme', repository: 'x/permissions/user/bob', visibility: 'public' }, 400, 'repository'],
         [{ namespace: 'acme', repository: 'build', visibility: 'public' }, 409, 'repository'],
-        [{ namespace: 'nosuchns', repository: 'okname', visibility: 'public' }, 404, undefined],
+        [{ namespace: 'nosuchns', repository: 'okname', visibility: 'public' }, 404, 'namespace'],
+        // A robot is no namespace of its own.
+        [{ namespace: 'acme+bot', repository: 'okname', visibility: 'public' }, 404, 'namespace'],
       ];
       for (const [body, status, field] of cases) {
         const res = await call(server, ALICE, 'POST', '/repository', body);
         assert.equal(res.status, status, JSON.stringify(body));
-        if (field) assert.equal(res.body.field, field, JSON.stringify(body));
+        assert.equal(res.body.field, field, JSON.stringify(body));
       }
-      const list = await call(server, ALICE, 'GET', '/repository?namespace=acme');
-      assert.equal(list.body.repositories.some((r: { name: string }) => r.name === 'okname'), false, 'nothing half-created');
+      for (const namespace of ['acme', 'alice']) {
+        const list = await call(server, ALICE, 'GET', `/repository?namespace=${namespace}`);
+        assert.equal(list.body.repositories.some((r: { name: string }) => r.name === 'okname'), false, 'nothing half-created');
+      }
     });
 
     it('needs the right to create in the namespace', async () => {
@@ -338,6 +343,41 @@ describe(`/api/v1 repositories (${TEST_DB})`, function () {
         'create_repo by alice',
       ]);
       assert.deepEqual(about('bobs'), ['create_repo by bob']);
+    });
+  });
+
+  describe('request bodies', () => {
+    /** Sends `body` as is, declared as JSON (as Quay's documented curl calls do). */
+    const raw = async (method: string, path: string, body: string) => {
+      const res = await fetch(`${server.url}/api/v1${path}`, {
+        method, body, headers: { authorization: basic(ALICE.user, ALICE.password), 'content-type': 'application/json' },
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+
+    it('takes an empty body declared as JSON as no body', async () => {
+      assert.equal((await call(server, ALICE, 'POST', '/repository', { namespace: 'acme', repository: 'bodyless', visibility: 'private' })).status, 201);
+      const res = await raw('DELETE', '/repository/acme/bodyless', '');
+      assert.equal(res.status, 204, JSON.stringify(res.body));
+      assert.equal((await call(server, ALICE, 'GET', '/repository/acme/bodyless')).status, 404);
+      assert.equal((await raw('PUT', '/organization/acme/team/owners/members/bob', '')).status, 200);
+      // A body the endpoint needs is still asked for, by its field.
+      const missing = await raw('POST', '/repository', '');
+      assert.equal(missing.status, 400);
+      assert.equal(missing.body.field, 'repository');
+    });
+
+    it('refuses malformed JSON with 400 naming the body, and creates nothing', async () => {
+      for (const body of ['{"namespace": "acme", "repository": "broken",', 'not json', '{"__proto__": {"x": 1}, "repository": "broken"}']) {
+        const res = await raw('POST', '/repository', body);
+        assert.equal(res.status, 400, body);
+        assert.equal(res.body.field, 'body', body);
+        assert.equal(res.body.error_type, 'invalid_request');
+        assert.match(res.body.error_message, /not valid JSON/);
+      }
+      const list = await call(server, ALICE, 'GET', '/repository?namespace=acme');
+      assert.equal(list.body.repositories.some((r: { name: string }) => r.name === 'broken'), false);
     });
   });
 });

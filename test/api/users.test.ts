@@ -153,11 +153,15 @@ describe(`/api/v1 users and the superuser user panel (${TEST_DB})`, function () 
     it('creates a user with a generated password that signs in', async () => {
       const res = await call(server, ROOT, 'POST', '/superuser/users/', { username: 'erin', email: 'erin@example.com' });
       assert.equal(res.status, 200);
+      assert.deepEqual(Object.keys(res.body).sort(), ['email', 'encrypted_password', 'password', 'username'], 'the seed\'s fields');
       assert.equal(res.body.username, 'erin');
       assert.equal(res.body.email, 'erin@example.com');
       assert.match(res.body.password, /^[A-Z0-9]{32}$/);
       const me = await call(server, { user: 'erin', password: res.body.password }, 'GET', '/user/');
       assert.equal(me.status, 200);
+      // As Quay's, the encrypted password logs the new user in to the registry.
+      const login = await fetch(`${server.url}/v2/auth?service=${server.host}`, { headers: { authorization: basic('erin', res.body.encrypted_password) } });
+      assert.equal(login.status, 200);
     });
 
     it('refuses bad input (400, 409) and callers who are not superusers (401, 403)', async () => {
@@ -184,7 +188,12 @@ describe(`/api/v1 users and the superuser user panel (${TEST_DB})`, function () 
       assert.equal((await call(server, ALICE, 'DELETE', '/superuser/users/bob')).status, 403);
       assert.equal((await call(server, ROOT, 'DELETE', '/superuser/users/bob')).status, 204);
       assert.equal((await call(server, BOB, 'GET', '/user/')).status, 401);
-      assert.equal((await call(server, ROOT, 'DELETE', '/superuser/users/bob')).status, 404);
+      for (const name of ['bob', 'nobody', 'acme']) {
+        const gone = await call(server, ROOT, 'DELETE', `/superuser/users/${name}`);
+        assert.equal(gone.status, 404, name);
+        assert.equal(gone.body.field, 'username', name);
+      }
+      assert.equal((await call(server, ALICE, 'GET', '/organization/acme')).status, 200, 'an organization is no user to delete');
       const su = await call(server, ROOT, 'DELETE', '/superuser/users/root');
       assert.equal(su.status, 400);
       assert.equal(su.body.field, 'username');

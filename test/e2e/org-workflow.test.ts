@@ -99,7 +99,11 @@ describe(`organization workflow with podman (${TEST_DB})`, function () {
     assert.deepEqual(entriesOf(logs, 'org_add_team_member', 'member'), ['alice@acme dave']);
     assert.deepEqual(entriesOf(logs, 'create_robot', 'robot'), ['alice@acme puller']);
     assert.deepEqual(entriesOf(logs, 'create_prototype_permission'), ['alice@acme']);
+    // The repository the member's push made is his, and only the push made it.
+    assert.deepEqual(entriesOf(logs, 'create_repo', 'repo', 'created_on_push'), ['dave@acme newapp true']);
     assert.deepEqual(entriesOf(logs, 'push_repo', 'tag'), ['dave@acme 1']);
+    assert.deepEqual(entriesOf(logs, 'create_application', 'application_name'), ['alice@acme deployer']);
+    assert.deepEqual(entriesOf(logs, 'create_oauth_api_token', 'application_name', 'scope', 'token_display_name'), ['alice@acme deployer repo:read ci-read']);
     const pulls = entriesOf(logs, 'pull_repo');
     assert.ok(pulls.includes('acme+puller@acme'), pulls.join('\n'));
     assert.ok(pulls.includes('alice@acme'), `the $oauthtoken pull is alice's: ${pulls.join('\n')}`);
