@@ -7,6 +7,7 @@ import websocket, { type WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
 import { parseInput } from '../../src/api/validate.js';
 import { authorize, type ApiDeps } from '../../src/api/context.js';
+import { documented } from '../../src/api/route-docs.js';
 import { missingRepository } from '../../src/auth/policy.js';
 import { notFound } from '../../src/errors.js';
 import { findRepository } from '../../src/repos/repositories.js';
@@ -71,7 +72,9 @@ export async function buildStreamRoutes(app: FastifyInstance, deps: ApiDeps, log
     };
     for (let depth = 1; depth <= MAX_NAME_COMPONENTS; depth++) {
       const name = Array.from({ length: depth }, (_, i) => `:n${i}`).join('/');
-      scope.get(`/repository/:namespace/${name}/build/:uuid/logs/stream`, { websocket: true, preHandler: authorizeStream }, stream);
+      scope.get(`/repository/:namespace/${name}/build/:uuid/logs/stream`, {
+        websocket: true, preHandler: authorizeStream, ...documented("Follow a build's log live (WebSocket)", ['repo:read']),
+      }, stream);
     }
   });
 }

@@ -10,9 +10,11 @@ import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import { invalid, notFound, conflict, DomainError } from '../../src/errors.js';
 import { parseInput } from '../../src/api/validate.js';
-import { audit } from '../../src/api/context.js';
+import { audit, authorize } from '../../src/api/context.js';
+import { documented } from '../../src/api/route-docs.js';
 import { findAccount } from '../../src/auth/accounts.js';
-import { isNamespaceAdmin, repositoryRole } from '../../src/auth/policy.js';
+import { repositoryRole } from '../../src/auth/policy.js';
+import type { Scope } from '../../src/auth/scopes.js';
 import type { RepoEndpoint, RepoRequest } from '../../src/api/repo-router.js';
 import type { Repository } from '../../src/repos/repositories.js';
 import { buildQuery, buildFromRow, findBuild, type Build } from '../build-model.js';
@@ -71,8 +73,7 @@ async function readMultipart(req: FastifyRequest, dest: string): Promise<{ field
 async function checkPullRobot(r: RepoRequest, name: string): Promise<void> {
   const robot = await findAccount(r.deps.db, name);
   if (!robot || robot.kind !== 'robot') throw invalid('pull_robot', `no robot ${name}`);
-  const ns = await findAccount(r.deps.db, name.split('+')[0]!);
-  if (!ns || !(await isNamespaceAdmin(r.deps.db, r.req.identity, ns))) throw invalid('pull_robot', `only an administrator of ${ns?.name ?? name} may build with its robot`);
+  await authorize(r.deps, r.req, { on: 'use-robot', robot, field: 'pull_robot' });
 }
 
 async function start(deps: BuildApiDeps, r: RepoRequest): Promise<unknown> {
@@ -128,11 +129,12 @@ const listQuery = z.object({
 const logsQuery = z.object({ start: z.coerce.number().int().min(0).default(0) });
 
 export function buildEndpoints(deps: BuildApiDeps): RepoEndpoint[] {
-  const docs = (summary: string) => ({ summary });
+  // As Quay's endpoints/api/build.py: reading needs read, starting write, cancelling admin.
+  const docs = (summary: string, scope: Scope) => documented(summary, [scope]).schema;
   return [
-    { method: 'POST', path: 'build/', doc: docs('Start a Dockerfile build from an upload or archive_url'), handler: (r) => start(deps, r) },
+    { method: 'POST', path: 'build/', doc: docs('Start a Dockerfile build from an upload or archive_url', 'repo:write'), handler: (r) => start(deps, r) },
     {
-      method: 'GET', path: 'build/', doc: docs('List the repository\'s builds, newest first'),
+      method: 'GET', path: 'build/', doc: docs('List the repository\'s builds, newest first', 'repo:read'),
       async handler(r) {
         const repo = await r.repo('read');
         const q = parseInput(listQuery, r.req.query);
@@ -143,21 +145,21 @@ export function buildEndpoints(deps: BuildApiDeps): RepoEndpoint[] {
       },
     },
     {
-      method: 'GET', path: 'build/:uuid', doc: docs('One build'),
+      method: 'GET', path: 'build/:uuid', doc: docs('One build', 'repo:read'),
       async handler(r) {
         const repo = await r.repo('read');
         return buildView(await buildOf(r, repo), { isWriter: await isWriter(r, repo) });
       },
     },
     {
-      method: 'GET', path: 'build/:uuid/status', doc: docs('One build (Quay\'s status path)'),
+      method: 'GET', path: 'build/:uuid/status', doc: docs('One build (Quay\'s status path)', 'repo:read'),
       async handler(r) {
         const repo = await r.repo('read');
         return buildView(await buildOf(r, repo), { isWriter: await isWriter(r, repo) });
       },
     },
     {
-      method: 'GET', path: 'build/:uuid/logs', doc: docs('A build\'s log lines from `start`'),
+      method: 'GET', path: 'build/:uuid/logs', doc: docs('A build\'s log lines from `start`', 'repo:read'),
       async handler(r) {
         const repo = await r.repo('read');
         const b = await buildOf(r, repo);
@@ -168,7 +170,7 @@ export function buildEndpoints(deps: BuildApiDeps): RepoEndpoint[] {
       },
     },
     {
-      method: 'GET', path: 'build/:uuid/logs/text', doc: docs('A build\'s whole log as plain text'),
+      method: 'GET', path: 'build/:uuid/logs/text', doc: docs('A build\'s whole log as plain text', 'repo:read'),
       async handler(r) {
         const repo = await r.repo('read');
         const b = await buildOf(r, repo);
@@ -178,9 +180,9 @@ export function buildEndpoints(deps: BuildApiDeps): RepoEndpoint[] {
       },
     },
     {
-      method: 'DELETE', path: 'build/:uuid', doc: docs('Cancel a build; a running one is stopped in its executor'),
+      method: 'DELETE', path: 'build/:uuid', doc: docs('Cancel a build; a running one is stopped in its executor', 'repo:admin'),
       async handler(r) {
-        const repo = await r.repo('write');
+        const repo = await r.repo('admin');
         const b = await buildOf(r, repo);
         try {
           await deps.queue.cancel(b.uuid);

@@ -1,5 +1,7 @@
-// Quay's namespace quota API (endpoints/api/namespacequota.py): organization members read a
-// quota, its limits and the usage; only superusers change them.
+// Quay's namespace quota API (endpoints/api/namespacequota.py): organization members (and
+// superusers) read a quota, its limits and the usage, with no particular scope, as Quay states
+// none; only superusers (super:user) change them; one's own quota needs user:admin, as Quay's
+// require_user_admin.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireOrganization, type Account } from '../../src/auth/accounts.js';
@@ -71,7 +73,7 @@ export const quotaRoutes: ApiModule = (app, deps) => {
   }
   const ns = (org: Account) => ({ id: org.id, name: org.name });
 
-  app.get(base, documented("An organization's quota with its limits, usage and reclaimable bytes", ['org:admin']), async (req) => {
+  app.get(base, documented("An organization's quota with its limits, usage and reclaimable bytes (members)"), async (req) => {
     const org = await orgFor(req, false);
     const quota = await findQuota(deps.db, org.id);
     if (!quota && deps.config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES <= 0) return [];
@@ -88,7 +90,7 @@ export const quotaRoutes: ApiModule = (app, deps) => {
     return reply.code(201).type('application/json; charset=utf-8').send(JSON.stringify('Created'));
   });
 
-  app.get(`${base}/:quota_id`, documented("An organization's quota", ['org:admin']), async (req) => {
+  app.get(`${base}/:quota_id`, documented("An organization's quota (members)"), async (req) => {
     const org = await orgFor(req, false);
     return quotaView(deps, org, await requireQuota(deps.db, org.id, idParam(req, 'quota_id')));
   });
@@ -113,7 +115,7 @@ export const quotaRoutes: ApiModule = (app, deps) => {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:quota_id/limit`, documented("A quota's limits", ['org:admin']), async (req) => {
+  app.get(`${base}/:quota_id/limit`, documented("A quota's limits (members)"), async (req) => {
     const org = await orgFor(req, false);
     return (await requireQuota(deps.db, org.id, idParam(req, 'quota_id'))).limits.map(limitView);
   });
@@ -128,7 +130,7 @@ export const quotaRoutes: ApiModule = (app, deps) => {
     return reply.code(201).type('application/json; charset=utf-8').send(JSON.stringify('Created'));
   });
 
-  app.get(`${base}/:quota_id/limit/:limit_id`, documented('A quota limit', ['org:admin']), async (req) => {
+  app.get(`${base}/:quota_id/limit/:limit_id`, documented('A quota limit (members)'), async (req) => {
     const org = await orgFor(req, false);
     return limitView(requireLimit(await requireQuota(deps.db, org.id, idParam(req, 'quota_id')), idParam(req, 'limit_id')));
   });
@@ -157,15 +159,15 @@ export const quotaRoutes: ApiModule = (app, deps) => {
   });
 
   // Quay's read-only view of one's own namespace quota.
-  app.get('/user/quota', documented("The caller's own namespace quota", ['user:read']), async (req) => {
-    await authorize(deps, req, { on: 'self', level: 'read' });
+  app.get('/user/quota', documented("The caller's own namespace quota", ['user:admin']), async (req) => {
+    await authorize(deps, req, { on: 'self', level: 'admin' });
     const self = callerAccount(req);
     const quota = await findQuota(deps.db, self.id);
     if (!quota && deps.config.DEFAULT_SYSTEM_REJECT_QUOTA_BYTES <= 0) return [];
     return [await quotaView(deps, self, quota)];
   });
 
-  app.get(`${base}/events`, documented("An organization's quota_warning and quota_error events", ['org:admin']), async (req) => {
+  app.get(`${base}/events`, documented("An organization's quota_warning and quota_error events (members)"), async (req) => {
     const org = await orgFor(req, false);
     return { events: await quotaEvents(deps.db, org.id) };
   });

@@ -1,5 +1,5 @@
 // The one place that decides who may do what. Handlers ask; they never decide.
-import type { Account } from './accounts.js';
+import { getAccountById, type Account } from './accounts.js';
 import type { RepoRole } from './names.js';
 import type { Queryable } from '../db/index.js';
 import type { Repository } from '../repos/repositories.js';
@@ -210,6 +210,12 @@ export type ApiNeed =
    * caller acting through a token mints no scope that token lacks.
    */
   | { on: 'mint-token'; namespace: Account; scopes: readonly Scope[] }
+  /**
+   * Handing a robot's credentials to work done for the caller (a build's or a trigger's
+   * pull_robot): only an administrator of the robot's namespace may, as Quay asks. A refusal
+   * names `field`, the input that named the robot.
+   */
+  | { on: 'use-robot'; robot: Account; field: string }
   /** Any one of the needs suffices (a repository's admin or a superuser, say); the first one's refusal is the answer. */
   | { on: 'any'; needs: readonly ApiNeed[] };
 
@@ -278,6 +284,12 @@ export async function requireApi(db: Queryable, identity: Identity, need: ApiNee
       if (refused) throw forbidden(refused.reason);
       return;
     }
+    case 'use-robot': {
+      loggedIn(identity);
+      const namespace = need.robot.parent_id === null ? null : await getAccountById(db, need.robot.parent_id);
+      if (need.robot.kind === 'robot' && namespace && (await isNamespaceAdmin(db, identity, namespace))) return;
+      throw new DomainError('forbidden', `only an administrator of ${namespace?.name ?? need.robot.name} may use its robot ${need.robot.name}`, need.field);
+    }
     case 'any': {
       let first: unknown;
       for (const one of need.needs) {
@@ -290,5 +302,23 @@ export async function requireApi(db: Queryable, identity: Identity, need: ApiNee
       }
       throw first ?? forbidden('not allowed');
     }
+  }
+}
+
+/**
+ * Why the registry refuses to write to (push to, delete from) a repository in its current state,
+ * or null when it may. Token issue already drops push for such a repository, but a token issued
+ * before a state change lives on, so every write asks this again. `hidden`: the repository is to
+ * look missing (on its way out), as Quay answers 404 for one marked for deletion.
+ */
+export function registryWriteRefusal(repo: Pick<Repository, 'namespace' | 'name'> & { state: string }): { hidden: boolean; message: string } | null {
+  const name = `${repo.namespace}/${repo.name}`;
+  switch (repo.state) {
+    case 'NORMAL': return null;
+    case 'READ_ONLY': return { hidden: false, message: `${name} is in read-only mode` };
+    case 'MIRROR':
+    case 'ORG_MIRROR': return { hidden: false, message: `${name} is a mirror: mirrored repositories cannot be modified directly` };
+    case 'MARKED_FOR_DELETION': return { hidden: true, message: `repository ${name} not found` };
+    default: return { hidden: false, message: `${name} is in state ${repo.state}, which takes no pushes or deletes` };
   }
 }

@@ -4,10 +4,15 @@
 // is written below as the rules (the issue, and Quay's semantics) say it must come out; nothing is
 // computed from the policy module, so a wrong rule there shows up here as a failing cell.
 //
+// The server runs with quota management and builds on, so that their endpoints are here too.
+// Builds go to a Podman socket that accepts connections and never answers: each waits out its
+// executor's ping there, so a build stays queued or starting, and cancellable, while the cells run.
+//
 // Outcomes: `ok` is any 2xx; `401` nobody signed in (or a robot, which may not use /api/v1);
 // `403` signed in but short of a role or a scope; `404` the thing stays hidden (a private
 // repository one may not read, an organization one is not in). Registry token rows give the
-// actions /v2/auth grants (`-` for none).
+// actions /v2/auth grants (`-` for none); a few rows observe what a call shows instead (`yes`/`no`:
+// whether a list holds an entry; `mount`/`upload`: how a cross-repository mount was answered).
 //
 // Signed-in users act through an OAuth token holding every scope they may hold (obtained with the
 // authorization flow): the same rights their password gives, without paying for a password hash
@@ -16,10 +21,15 @@
 // that imply the needed one (repo:admin ⊃ repo:write ⊃ repo:read, user:admin ⊃ user:read).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
 import { basic, startServer, TEST_DB, type TestServer } from '../support/server.js';
+import { DOCKERFILE } from '../buildman/archives.js';
 
 type Scope = 'repo:read' | 'repo:write' | 'repo:admin' | 'repo:create' | 'user:read' | 'user:admin' | 'org:admin' | 'super:user';
 const USER_SCOPES: Scope[] = ['repo:read', 'repo:write', 'repo:admin', 'repo:create', 'user:read', 'user:admin', 'org:admin'];
@@ -62,6 +72,7 @@ interface Cell {
 
 interface Target {
   path: string;
+  /** JSON, or a FormData sent as multipart. */
   body?: unknown;
   /** Acts as someone else than the column's caller: a fresh twin of the principal, when the target is the caller itself. */
   caller?: Caller;
@@ -91,6 +102,16 @@ let seq = 0;
 const fresh = (prefix: string) => `${prefix}${++seq}`;
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
+/** Nothing listens on port 1: a trigger's clone fails at once. */
+const UNREACHABLE_SOURCE = 'ssh://git@127.0.0.1:1/app.git';
+
+/** A build request: a Dockerfile alone as the context (multipart, as `file`). */
+function buildForm(fields: Record<string, string> = {}): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([DOCKERFILE]), 'Dockerfile');
+  return form;
+}
 
 describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
   let server: TestServer;
@@ -107,6 +128,10 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
   const exported: string[] = [];
   let hook: http.Server;
   let callbackUrl = '';
+  /** The Podman socket that never answers (see the top). */
+  let podman: net.Server;
+  const podmanSockets = new Set<net.Socket>();
+  let podmanDir = '';
 
   // ---- HTTP helpers -------------------------------------------------------------------------
 
@@ -123,8 +148,9 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
 
   async function api(who: Caller, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const headers: Record<string, string> = authHeader(who);
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['content-type'] = 'application/json';
+    const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : form ? body : JSON.stringify(body) });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -205,13 +231,57 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
   /** The one image in acme/private (tagged `base`) that the tag and label rows work on, and a label on it. */
   let manifestDigest = '';
   let labelId = '';
+  /** That image's manifest bytes and config blob. */
+  let manifestBytes: Buffer = Buffer.alloc(0);
+  let configDigest = '';
+  /** A blob only acme/vault holds (a private repository only acme's admins read), for the mount row. */
+  let vaultBlob = '';
+  /** A build of acme/private, acme's quota and one of its limits, and an activated trigger of acme/private. */
+  let buildUuid = '';
+  let quotaId = 0;
+  let limitId = 0;
+  let triggerUuid = '';
+  /** Warning limits must differ in percent: each new one takes the next. */
+  let percent = 1;
 
-  /** Pushes a one-blob image through /v2 as alice and returns its manifest digest. */
-  async function pushImage(repo: string, tag: string): Promise<string> {
-    const qs = new URLSearchParams({ service: server.host, scope: `repository:${repo}:pull,push` });
-    const auth = await fetch(`${server.url}/v2/auth?${qs}`, { headers: registryLogin(alice) });
-    const headers = { authorization: `Bearer ${((await auth.json()) as { token: string }).token}` };
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  /** A registry token for `who` (null for nobody) holding what /v2/auth grants of the scopes. */
+  async function registryToken(who: Caller, scopes: readonly string[]): Promise<string | null> {
+    if (!who) return null;
+    const qs = new URLSearchParams({ service: server.host });
+    for (const scope of scopes) qs.append('scope', scope);
+    const auth = await fetch(`${server.url}/v2/auth?${qs}`, { headers: registryLogin(who) });
+    assert.equal(auth.status, 200, `a registry token: ${await auth.clone().text()}`);
+    return ((await auth.json()) as { token: string }).token;
+  }
+
+  /** alice's bearer header for pushing to the repository. */
+  async function alicePush(repo: string): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await registryToken(alice, [`repository:${repo}:pull,push`])}` };
+  }
+
+  /** A blob of its own pushed into the repository as alice; its digest. */
+  async function pushBlob(repo: string): Promise<string> {
+    const bytes = Buffer.from(fresh('blob-content-'));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const up = await fetch(`${server.url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', headers: await alicePush(repo), body: bytes });
+    assert.equal(up.status, 201, `blob: ${await up.text()}`);
+    return digest;
+  }
+
+  /** An upload session alice opened in the repository: its path. */
+  async function openUpload(repo: string): Promise<string> {
+    const res = await fetch(`${server.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: await alicePush(repo) });
+    assert.equal(res.status, 202, `upload: ${await res.text()}`);
+    return new URL(res.headers.get('location')!, server.url).pathname;
+  }
+
+  /**
+   * Pushes a one-blob image through /v2 as alice; `unique` makes its config (so its digest) its own.
+   * Returns the manifest's digest and bytes and the config's digest.
+   */
+  async function pushImage(repo: string, tag: string, unique = ''): Promise<{ digest: string; manifest: Buffer; configDigest: string }> {
+    const headers = await alicePush(repo);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, ...(unique ? { config: { Labels: { unique } } } : {}) }));
     const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
     const up = await fetch(`${server.url}/v2/${repo}/blobs/uploads/?digest=${configDigest}`, { method: 'POST', headers, body: config });
     assert.equal(up.status, 201, `config blob: ${await up.text()}`);
@@ -223,7 +293,19 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
       method: 'PUT', headers: { ...headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
     });
     assert.equal(put.status, 201, `manifest: ${await put.text()}`);
-    return `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+    return { digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`, manifest, configDigest };
+  }
+
+  /** A build of acme/private alice starts (it waits at the silent Podman socket); its uuid. */
+  async function startBuild(): Promise<string> {
+    return (await must(alice, 'POST', '/repository/acme/private/build/', buildForm())).id;
+  }
+
+  /** A custom-git trigger alice creates on acme/private, activated too when asked; its uuid. */
+  async function freshTrigger(activated = false): Promise<string> {
+    const t = await must(alice, 'POST', '/repository/acme/private/trigger/', { service: 'custom-git', config: { build_source: UNREACHABLE_SOURCE } });
+    if (activated) await must(alice, 'POST', `/repository/acme/private/trigger/${t.id}/activate`, {});
+    return t.id;
   }
 
   /** A new tag on the image in acme/private, made by alice; `deleted`: then deleted, so it lives only in history. */
@@ -355,26 +437,78 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     };
   }
 
-  /** A real /v2 request, with the bearer token a client would fetch for it first (none for anonymous). */
-  function registryRow(method: string, repo: string, suffix: string, actions: string, scope: Scope, line: string): Row {
-    const show = `${method} /v2/${repo}/${suffix}`;
+  interface V2Request {
+    method: string;
+    path: string;
+    /** The scopes the client asks /v2/auth for first (none for anonymous, which sends no token). */
+    grants: string[];
+    headers?: Record<string, string>;
+    body?: Buffer;
+  }
+
+  /**
+   * A real /v2 request, with the bearer token a client would fetch for it first. `observe` turns
+   * the answer into the outcome (default: `ok` for 2xx, else the status).
+   */
+  function v2Row(
+    op: string, scope: Scope | null, line: string,
+    request: V2Request | ((c: Cell) => Promise<V2Request> | V2Request),
+    opts: { show?: string; observe?: (status: number, text: string) => string } = {},
+  ): Row {
+    const show = opts.show ?? (typeof request === 'function' ? op.replace(/^registry /, '') : `${request.method} ${request.path}`);
     return {
-      op: `registry ${method} /v2/{name}/${suffix}`,
+      op,
       show,
       scope,
       tokenOwner: 'alice',
       expect: expectations(line, show),
       async run(cell) {
-        const headers: Record<string, string> = {};
-        if (cell.caller) {
-          const qs = new URLSearchParams({ service: server.host, scope: `repository:${repo}:${actions}` });
-          const auth = await fetch(`${server.url}/v2/auth?${qs}`, { headers: registryLogin(cell.caller) });
-          assert.equal(auth.status, 200, `token for ${WHO[cell.col]}`);
-          headers.authorization = `Bearer ${((await auth.json()) as { token: string }).token}`;
-        }
-        const res = await fetch(`${server.url}/v2/${repo}/${suffix}`, { method, headers });
+        const r = typeof request === 'function' ? await request(cell) : request;
+        const headers: Record<string, string> = { ...r.headers };
+        const token = await registryToken(cell.caller, r.grants);
+        if (token) headers.authorization = `Bearer ${token}`;
+        const res = await fetch(`${server.url}${r.path}`, { method: r.method, headers, body: r.body ? new Uint8Array(r.body) : undefined });
         const text = await res.text();
-        return { outcome: ok2xx(res.status), detail: `${res.status} ${text.slice(0, 300)}` };
+        const outcome = opts.observe ? opts.observe(res.status, text) : ok2xx(res.status);
+        return { outcome, detail: `${r.method} ${r.path} answered ${res.status} ${text.slice(0, 300)}` };
+      },
+    };
+  }
+
+  /** A real /v2 request on a repository's route, asking for a token with `actions` on it. */
+  function registryRow(method: string, repo: string, suffix: string, actions: string, scope: Scope, line: string): Row {
+    return v2Row(`registry ${method} /v2/{name}/${suffix}`, scope, line, { method, path: `/v2/${repo}/${suffix}`, grants: [`repository:${repo}:${actions}`] });
+  }
+
+  /** Whether GET /v2/_catalog lists the repository: `yes` or `no` (or the status of a refusal). */
+  const catalogLists = (repo: string) => (status: number, text: string) =>
+    status !== 200 ? String(status) : (JSON.parse(text) as { repositories: string[] }).repositories.includes(repo) ? 'yes' : 'no';
+
+  /** A cross-repository mount: `mount` (201, linked from the source), `upload` (202, a plain upload instead), or the status. */
+  const mountOutcome = (status: number) => (status === 201 ? 'mount' : status === 202 ? 'upload' : String(status));
+
+  /** The build log WebSocket: `ok` once the socket opens, else the status the upgrade was refused with. */
+  function streamRow(line: string): Row {
+    const show = 'GET (WebSocket) /repository/acme/private/build/<build>/logs/stream';
+    return {
+      op: 'GET /api/v1/repository/{repository}/build/{uuid}/logs/stream',
+      show,
+      scope: 'repo:read',
+      tokenOwner: 'alice',
+      expect: expectations(line, show),
+      async run(cell) {
+        const url = `${server.url.replace(/^http/, 'ws')}/api/v1/repository/acme/private/build/${buildUuid}/logs/stream`;
+        const ws = new WebSocket(url, { headers: authHeader(cell.caller) });
+        const outcome = await new Promise<string>((resolve) => {
+          ws.once('open', () => resolve('ok'));
+          ws.once('unexpected-response', (_req, res) => {
+            resolve(String(res.statusCode));
+            res.resume();
+          });
+          ws.once('error', (err) => resolve(`error ${err.message}`));
+        });
+        ws.terminate();
+        return { outcome, detail: `${url} → ${outcome}` };
       },
     };
   }
@@ -386,6 +520,23 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     return name;
   };
   const exportBody = () => ({ callback_url: callbackUrl });
+  /** An organization of alice's with no teams, for the quota rows that need one afresh. */
+  const bareOrg = async () => {
+    const org = fresh('quotaorg');
+    await must(alice, 'POST', '/organization/', { name: org, email: `${org}@example.com` });
+    return org;
+  };
+  /** A new Warning limit on acme's quota, made by root; its id. */
+  const freshLimit = async () => {
+    const at = percent++;
+    await must(root, 'POST', `/organization/acme/quota/${quotaId}/limit`, { type: 'Warning', threshold_percent: at });
+    const limits = (await must(root, 'GET', `/organization/acme/quota/${quotaId}/limit`)) as { id: number; limit_percent: number }[];
+    return limits.find((l) => l.limit_percent === at)!.id;
+  };
+  const OCI = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+  const PUT_OCI = { 'content-type': 'application/vnd.oci.image.manifest.v1+json' };
+  const pull = (repo: string) => [`repository:${repo}:pull`];
+  const push = (repo: string) => [`repository:${repo}:pull,push`];
   let victim: string | null = null;
 
   const ROWS: Row[] = [
@@ -396,6 +547,10 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
       const name = fresh('signup');
       return { path: '/user/', body: { username: name, password: `${name}-password`, email: `${name}@example.com` } };
     }),
+    // A web session: anybody signs in with a password in the body (here bystander's), or out.
+    apiRow('POST /signin', null,                                                   'ok   ok  ok  ok  ok  ok  ok  ok  401   ok   ok   ok',
+      () => ({ path: '/signin', body: { username: 'bystander', password: passwords.bystander } }), { show: 'POST /signin {bystander\'s password}' }),
+    apiRow('POST /signout', null,                                                  'ok   ok  ok  ok  ok  ok  ok  ok  401   ok   ok   ok', '/signout'),
 
     // The caller's own account (user:read / user:admin).
     apiRow('GET /user/', 'user:read',                                              '401  ok  ok  ok  ok  ok  ok  ok  401   ok  403   ok', '/user/'),
@@ -601,6 +756,74 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     apiRow('GET /repository/{repository}/permissions/user', 'repo:admin',          '401 403 403 403 403 403 403  ok  401   ok  403  403', '/repository/acme/public/permissions/user/'),
     apiRow('GET /repository/{repository}/logs', 'repo:admin',                      '401 403 403 403 403 403 403  ok  401   ok  403   ok', '/repository/acme/public/logs'),
 
+    // Quotas (Quay's namespacequota.py): the organization's members and superusers read them with no
+    // particular scope, as Quay states none; only superusers (super:user) change them.
+    apiRow('GET /organization/{orgname}/quota', null,                              '401 404 404 404 404  ok  ok  ok  401   ok   ok   ok', '/organization/acme/quota'),
+    apiRow('GET /organization/{orgname}/quota/{quota_id}', null,                   '401 404 404 404 404  ok  ok  ok  401   ok   ok   ok',
+      () => ({ path: `/organization/acme/quota/${quotaId}` }), { show: 'GET /organization/acme/quota/<id>' }),
+    apiRow('GET /organization/{orgname}/quota/{quota_id}/limit', null,             '401 404 404 404 404  ok  ok  ok  401   ok   ok   ok',
+      () => ({ path: `/organization/acme/quota/${quotaId}/limit` }), { show: 'GET /organization/acme/quota/<id>/limit' }),
+    apiRow('GET /organization/{orgname}/quota/{quota_id}/limit/{limit_id}', null,  '401 404 404 404 404  ok  ok  ok  401   ok   ok   ok',
+      () => ({ path: `/organization/acme/quota/${quotaId}/limit/${limitId}` }), { show: 'GET /organization/acme/quota/<id>/limit/<id>' }),
+    apiRow('GET /organization/{orgname}/quota/events', null,                       '401 404 404 404 404  ok  ok  ok  401   ok   ok   ok', '/organization/acme/quota/events'),
+    apiRow('POST /organization/{orgname}/quota', 'super:user',                     '401 403 403 403 403 403 403 403  401   ok  403   ok',
+      async () => ({ path: `/organization/${await bareOrg()}/quota`, body: { limit_bytes: 1_000_000_000 } }), { tokenOwner: 'root', show: 'POST /organization/<fresh org>/quota' }),
+    apiRow('PUT /organization/{orgname}/quota/{quota_id}', 'super:user',           '401 403 403 403 403 403 403 403  401   ok  403   ok',
+      () => ({ path: `/organization/acme/quota/${quotaId}`, body: { limit_bytes: 1_000_000_000 } }), { tokenOwner: 'root', show: 'PUT /organization/acme/quota/<id>' }),
+    apiRow('DELETE /organization/{orgname}/quota/{quota_id}', 'super:user',        '401 403 403 403 403 403 403 403  401   ok  403   ok', async () => {
+      const org = await bareOrg();
+      await must(root, 'POST', `/organization/${org}/quota`, { limit_bytes: 1_000_000_000 });
+      return { path: `/organization/${org}/quota/${(await must(root, 'GET', `/organization/${org}/quota`))[0].id}` };
+    }, { tokenOwner: 'root', show: 'DELETE /organization/<fresh org>/quota/<its quota>' }),
+    apiRow('POST /organization/{orgname}/quota/{quota_id}/limit', 'super:user',    '401 403 403 403 403 403 403 403  401   ok  403   ok',
+      () => ({ path: `/organization/acme/quota/${quotaId}/limit`, body: { type: 'Warning', threshold_percent: percent++ } }), { tokenOwner: 'root', show: 'POST /organization/acme/quota/<id>/limit' }),
+    apiRow('PUT /organization/{orgname}/quota/{quota_id}/limit/{limit_id}', 'super:user', '401 403 403 403 403 403 403 403 401 ok 403 ok',
+      async () => ({ path: `/organization/acme/quota/${quotaId}/limit/${await freshLimit()}`, body: { threshold_percent: percent++ } }), { tokenOwner: 'root', show: 'PUT /organization/acme/quota/<id>/limit/<fresh limit>' }),
+    apiRow('DELETE /organization/{orgname}/quota/{quota_id}/limit/{limit_id}', 'super:user', '401 403 403 403 403 403 403 403 401 ok 403 ok',
+      async () => ({ path: `/organization/acme/quota/${quotaId}/limit/${await freshLimit()}` }), { tokenOwner: 'root', show: 'DELETE /organization/acme/quota/<id>/limit/<fresh limit>' }),
+    // One's own quota: user:admin, as Quay's require_user_admin.
+    apiRow('GET /user/quota', 'user:admin',                                        '401  ok  ok  ok  ok  ok  ok  ok  401   ok  403   ok', '/user/quota'),
+
+    // Builds (Quay's build.py): reading needs read, starting write, cancelling admin. A pull robot
+    // also needs the admin role of its namespace (org:admin for a token).
+    apiRow('GET /repository/{repository}/build', 'repo:read',                      '401 404  ok  ok  ok 404 404  ok  401   ok  404  404', '/repository/acme/private/build/'),
+    apiRow('POST /repository/{repository}/build', 'repo:write',                    '401 404 403  ok  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: '/repository/acme/private/build/', body: buildForm() }), { show: 'POST /repository/acme/private/build/ (a Dockerfile upload)' }),
+    apiRow('POST /repository/{repository}/build', 'repo:write',                    '401 404 403 403 403 404 404  ok  401  403  403  404',
+      () => ({ path: '/repository/acme/private/build/', body: buildForm({ pull_robot: 'acme+bot' }) }), { show: 'POST /repository/acme/private/build/ {pull_robot: acme+bot}' }),
+    apiRow('GET /repository/{repository}/build/{uuid}', 'repo:read',               '401 404  ok  ok  ok 404 404  ok  401   ok  404  404',
+      () => ({ path: `/repository/acme/private/build/${buildUuid}` }), { show: 'GET /repository/acme/private/build/<build>' }),
+    apiRow('GET /repository/{repository}/build/{uuid}/status', 'repo:read',        '401 404  ok  ok  ok 404 404  ok  401   ok  404  404',
+      () => ({ path: `/repository/acme/private/build/${buildUuid}/status` }), { show: 'GET /repository/acme/private/build/<build>/status' }),
+    apiRow('GET /repository/{repository}/build/{uuid}/logs', 'repo:read',          '401 404  ok  ok  ok 404 404  ok  401   ok  404  404',
+      () => ({ path: `/repository/acme/private/build/${buildUuid}/logs` }), { show: 'GET /repository/acme/private/build/<build>/logs' }),
+    apiRow('GET /repository/{repository}/build/{uuid}/logs/text', 'repo:read',     '401 404  ok  ok  ok 404 404  ok  401   ok  404  404',
+      () => ({ path: `/repository/acme/private/build/${buildUuid}/logs/text` }), { show: 'GET /repository/acme/private/build/<build>/logs/text' }),
+    streamRow(                                                                      '401 404  ok  ok  ok 404 404  ok  401   ok  404  404'),
+    apiRow('DELETE /repository/{repository}/build/{uuid}', 'repo:admin',           '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/build/${await startBuild()}` }), { show: 'DELETE /repository/acme/private/build/<fresh build>' }),
+
+    // Build triggers (Quay's trigger.py): repository admins; a pull robot as for builds.
+    apiRow('GET /repository/{repository}/trigger', 'repo:admin',                   '401 404 403 403  ok 404 404  ok  401   ok  403  404', '/repository/acme/private/trigger/'),
+    apiRow('POST /repository/{repository}/trigger', 'repo:admin',                  '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: '/repository/acme/private/trigger/', body: { service: 'custom-git', config: { build_source: UNREACHABLE_SOURCE } } }),
+      { show: 'POST /repository/acme/private/trigger/ {custom-git}' }),
+    apiRow('POST /repository/{repository}/trigger', 'repo:admin',                  '401 404 403 403 403 404 404  ok  401  403  403  404',
+      () => ({ path: '/repository/acme/private/trigger/', body: { service: 'custom-git', config: { build_source: UNREACHABLE_SOURCE }, pull_robot: 'acme+bot' } }),
+      { show: 'POST /repository/acme/private/trigger/ {custom-git, pull_robot: acme+bot}' }),
+    apiRow('GET /repository/{repository}/trigger/{uuid}', 'repo:admin',            '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/trigger/${triggerUuid}` }), { show: 'GET /repository/acme/private/trigger/<trigger>' }),
+    apiRow('PUT /repository/{repository}/trigger/{uuid}', 'repo:admin',            '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/trigger/${triggerUuid}`, body: { enabled: true } }), { show: 'PUT /repository/acme/private/trigger/<trigger> {enabled: true}' }),
+    apiRow('DELETE /repository/{repository}/trigger/{uuid}', 'repo:admin',         '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/trigger/${await freshTrigger()}` }), { show: 'DELETE /repository/acme/private/trigger/<fresh trigger>' }),
+    apiRow('POST /repository/{repository}/trigger/{uuid}/activate', 'repo:admin',  '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      async () => ({ path: `/repository/acme/private/trigger/${await freshTrigger()}/activate`, body: {} }), { show: 'POST /repository/acme/private/trigger/<fresh trigger>/activate' }),
+    apiRow('GET /repository/{repository}/trigger/{uuid}/builds', 'repo:admin',     '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/trigger/${triggerUuid}/builds` }), { show: 'GET /repository/acme/private/trigger/<trigger>/builds' }),
+    apiRow('POST /repository/{repository}/trigger/{uuid}/start', 'repo:admin',     '401 404 403 403  ok 404 404  ok  401   ok  403  404',
+      () => ({ path: `/repository/acme/private/trigger/${triggerUuid}/start`, body: { commit_sha: 'a'.repeat(40) } }), { show: 'POST /repository/acme/private/trigger/<trigger>/start {commit_sha}' }),
+
     // An export link is its own credential (robots still may not use /api/v1).
     apiRow('GET /exportedlogs/{token}', null,                                      ' ok  ok  ok  ok  ok  ok  ok  ok  401   ok   ok   ok', async () => {
       const deadline = Date.now() + 15_000;
@@ -625,6 +848,66 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     registryRow('GET', 'acme/public', 'tags/list', 'pull', 'repo:read',             ' ok  ok  ok  ok  ok  ok  ok  ok   ok   ok   ok   ok'),
     registryRow('POST', 'acme/private', 'blobs/uploads/', 'pull,push', 'repo:write', '401 403 403  ok  ok 403 403  ok  403   ok  403  403'),
     registryRow('POST', 'acme/public', 'blobs/uploads/', 'pull,push', 'repo:write',  '401 403 403 403 403 403 403  ok  403   ok  403  403'),
+
+    // One real request per registry action: the base, the catalog (what each caller sees), blobs,
+    // manifests by tag and by digest, uploads, a cross-repository mount, referrers.
+    v2Row('registry GET /v2/', null,                                                '401  ok  ok  ok  ok  ok  ok  ok   ok   ok   ok   ok', { method: 'GET', path: '/v2/', grants: [] }),
+    v2Row('registry GET /v2/_catalog', 'repo:read',                                 ' no  no yes yes yes  no  no yes  yes  yes   no   no',
+      { method: 'GET', path: '/v2/_catalog', grants: ['registry:catalog:*'] }, { show: 'GET /v2/_catalog (acme/private listed: yes/no)', observe: catalogLists('acme/private') }),
+    v2Row('registry GET /v2/_catalog', 'repo:read',                                 'yes yes yes yes yes yes yes yes  yes  yes  yes  yes',
+      { method: 'GET', path: '/v2/_catalog', grants: ['registry:catalog:*'] }, { show: 'GET /v2/_catalog (acme/public listed: yes/no)', observe: catalogLists('acme/public') }),
+    v2Row('registry HEAD /v2/{name}/blobs/{digest}', 'repo:read',                   '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      () => ({ method: 'HEAD', path: `/v2/acme/private/blobs/${configDigest}`, grants: pull('acme/private') }), { show: 'HEAD /v2/acme/private/blobs/<config>' }),
+    v2Row('registry GET /v2/{name}/blobs/{digest}', 'repo:read',                    '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      () => ({ method: 'GET', path: `/v2/acme/private/blobs/${configDigest}`, grants: pull('acme/private') }), { show: 'GET /v2/acme/private/blobs/<config>' }),
+    v2Row('registry GET /v2/{name}/blobs/{digest}', 'repo:read',                    ' ok  ok  ok  ok  ok  ok  ok  ok   ok   ok   ok   ok',
+      () => ({ method: 'GET', path: `/v2/acme/public/blobs/${configDigest}`, grants: pull('acme/public') }), { show: 'GET /v2/acme/public/blobs/<config>' }),
+    v2Row('registry GET /v2/{name}/manifests/{tag}', 'repo:read',                   '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      { method: 'GET', path: '/v2/acme/private/manifests/base', grants: pull('acme/private'), headers: OCI }),
+    v2Row('registry HEAD /v2/{name}/manifests/{tag}', 'repo:read',                  '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      { method: 'HEAD', path: '/v2/acme/private/manifests/base', grants: pull('acme/private'), headers: OCI }),
+    v2Row('registry GET /v2/{name}/manifests/{digest}', 'repo:read',                '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      () => ({ method: 'GET', path: `/v2/acme/private/manifests/${manifestDigest}`, grants: pull('acme/private'), headers: OCI }), { show: 'GET /v2/acme/private/manifests/<digest>' }),
+    v2Row('registry HEAD /v2/{name}/manifests/{digest}', 'repo:read',               '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      () => ({ method: 'HEAD', path: `/v2/acme/private/manifests/${manifestDigest}`, grants: pull('acme/private'), headers: OCI }), { show: 'HEAD /v2/acme/private/manifests/<digest>' }),
+    v2Row('registry GET /v2/{name}/manifests/{tag}', 'repo:read',                   ' ok  ok  ok  ok  ok  ok  ok  ok   ok   ok   ok   ok',
+      { method: 'GET', path: '/v2/acme/public/manifests/base', grants: pull('acme/public'), headers: OCI }),
+    v2Row('registry GET /v2/{name}/referrers/{digest}', 'repo:read',                '401 404  ok  ok  ok 404 404  ok   ok   ok  404  404',
+      () => ({ method: 'GET', path: `/v2/acme/private/referrers/${manifestDigest}`, grants: pull('acme/private') }), { show: 'GET /v2/acme/private/referrers/<digest>' }),
+    v2Row('registry PUT /v2/{name}/manifests/{tag}', 'repo:write',                  '401 403 403  ok  ok 403 403  ok  403   ok  403  403',
+      () => ({ method: 'PUT', path: `/v2/acme/private/manifests/${fresh('pushed')}`, grants: push('acme/private'), headers: PUT_OCI, body: manifestBytes }),
+      { show: 'PUT /v2/acme/private/manifests/<fresh tag>' }),
+    v2Row('registry PUT /v2/{name}/manifests/{digest}', 'repo:write',               '401 403 403  ok  ok 403 403  ok  403   ok  403  403',
+      () => ({ method: 'PUT', path: `/v2/acme/private/manifests/${manifestDigest}`, grants: push('acme/private'), headers: PUT_OCI, body: manifestBytes }),
+      { show: 'PUT /v2/acme/private/manifests/<digest>' }),
+    v2Row('registry PUT /v2/{name}/manifests/{tag}', 'repo:write',                  '401 403 403 403 403 403 403  ok  403   ok  403  403',
+      () => ({ method: 'PUT', path: `/v2/acme/public/manifests/${fresh('pushed')}`, grants: push('acme/public'), headers: PUT_OCI, body: manifestBytes }),
+      { show: 'PUT /v2/acme/public/manifests/<fresh tag>' }),
+    v2Row('registry DELETE /v2/{name}/manifests/{tag}', 'repo:write',               '401 403 403  ok  ok 403 403  ok  403   ok  403  403',
+      async () => ({ method: 'DELETE', path: `/v2/acme/private/manifests/${await freshTag()}`, grants: ['repository:acme/private:delete'] }),
+      { show: 'DELETE /v2/acme/private/manifests/<fresh tag>' }),
+    v2Row('registry DELETE /v2/{name}/manifests/{digest}', 'repo:write',            '401 403 403  ok  ok 403 403  ok  403   ok  403  403', async () => {
+      const { digest } = await pushImage('acme/private', fresh('doomed'), fresh('unique'));
+      return { method: 'DELETE', path: `/v2/acme/private/manifests/${digest}`, grants: ['repository:acme/private:delete'] };
+    }, { show: 'DELETE /v2/acme/private/manifests/<digest of a fresh image>' }),
+    v2Row('registry DELETE /v2/{name}/blobs/{digest}', 'repo:write',                '401 403 403  ok  ok 403 403  ok  403   ok  403  403',
+      async () => ({ method: 'DELETE', path: `/v2/acme/private/blobs/${await pushBlob('acme/private')}`, grants: ['repository:acme/private:delete'] }),
+      { show: 'DELETE /v2/acme/private/blobs/<fresh blob>' }),
+    v2Row('registry PATCH /v2/{name}/blobs/uploads/{uuid}', 'repo:write',           '401 403 403  ok  ok 403 403  ok  403   ok  403  403', async () => ({
+      method: 'PATCH', path: await openUpload('acme/private'), grants: push('acme/private'), headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from('chunk'),
+    }), { show: 'PATCH /v2/acme/private/blobs/uploads/<upload alice opened>' }),
+    v2Row('registry PUT /v2/{name}/blobs/uploads/{uuid}', 'repo:write',             '401 403 403  ok  ok 403 403  ok  403   ok  403  403', async () => {
+      const bytes = Buffer.from(fresh('last-chunk-'));
+      return {
+        method: 'PUT', path: `${await openUpload('acme/private')}?digest=sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+        grants: push('acme/private'), headers: { 'content-type': 'application/octet-stream' }, body: bytes,
+      };
+    }, { show: 'PUT /v2/acme/private/blobs/uploads/<upload alice opened>?digest=' }),
+    // Mounting from acme/vault, which only acme's admins read: without pull there the server takes a plain upload instead.
+    v2Row('registry POST /v2/{name}/blobs/uploads/?mount=&from=', 'repo:write',     '401 403 403 upload upload 403 403 mount 403 mount 403 403', async () => {
+      const target = await freshRepo('private');
+      return { method: 'POST', path: `/v2/${target}/blobs/uploads/?mount=${vaultBlob}&from=acme/vault`, grants: [...push(target), ...pull('acme/vault')] };
+    }, { show: 'POST /v2/<fresh private repo>/blobs/uploads/?mount=<blob>&from=acme/vault (mount/upload)', observe: mountOutcome }),
 
     // Last: deleting oneself. Each cell deletes a fresh twin of its principal (same relation to acme).
     apiRow('DELETE /user/', 'user:admin',                                          '401  ok  ok  ok  ok  ok  ok  ok  401   ok  403   ok',
@@ -662,7 +945,22 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     await once(hook, 'listening');
     callbackUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/exported`;
 
-    server = await startServer({ config: { FEATURE_USER_CREATION: true, PERMANENTLY_DELETE_TAGS: true } });
+    podmanDir = mkdtempSync(path.join(os.tmpdir(), 'matrix-podman-'));
+    podman = net.createServer((socket) => {
+      podmanSockets.add(socket);
+      socket.on('close', () => podmanSockets.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    podman.listen(path.join(podmanDir, 'podman.sock'));
+    await once(podman, 'listening');
+
+    server = await startServer({
+      config: {
+        FEATURE_USER_CREATION: true, PERMANENTLY_DELETE_TAGS: true, FEATURE_QUOTA_MANAGEMENT: true, FEATURE_BUILD_SUPPORT: true,
+        BUILD_MANAGER: { ALLOWED_WORKER_COUNT: 1 },
+        EXECUTORS: [{ EXECUTOR: 'podman', NAME: 'silent', PODMAN_HOST: `unix://${path.join(podmanDir, 'podman.sock')}` }],
+      },
+    });
     const rootPassword = 'root-password-1';
     await server.cli('admin', 'create-user', 'root', '--email', 'root@example.com', '--password', rootPassword, '--superuser');
     passwords.root = rootPassword;
@@ -695,7 +993,16 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
     robot = { basic: ['acme+bot', bot.token] };
     callers.robot = robot;
     await must(alice, 'PUT', '/repository/acme/private/permissions/user/acme+bot', { role: 'read' });
-    manifestDigest = await pushImage('acme/private', 'base');
+    ({ digest: manifestDigest, manifest: manifestBytes, configDigest } = await pushImage('acme/private', 'base'));
+    await pushImage('acme/public', 'base');
+    await must(alice, 'POST', '/repository', { namespace: 'acme', repository: 'vault', visibility: 'private' });
+    vaultBlob = await pushBlob('acme/vault');
+    buildUuid = await startBuild();
+    triggerUuid = await freshTrigger(true);
+    await must(root, 'POST', '/organization/acme/quota', { limit_bytes: 1_000_000_000 });
+    quotaId = (await must(root, 'GET', '/organization/acme/quota'))[0].id;
+    await must(root, 'POST', `/organization/acme/quota/${quotaId}/limit`, { type: 'Warning', threshold_percent: percent++ });
+    limitId = (await must(root, 'GET', `/organization/acme/quota/${quotaId}/limit`))[0].id;
     labelId = (await must(alice, 'POST', `/repository/acme/private/manifest/${manifestDigest}/labels`, { key: 'matrix', value: 'kept', media_type: 'text/plain' })).label.id;
     // Every user column (and the token owners) has a robot of its own for the /user/robots rows.
     for (const who of new Set([alice, root, ...Object.values(callers)])) {
@@ -717,7 +1024,11 @@ describe(`authorization matrix over /api/v1 and /v2 (${TEST_DB})`, function () {
 
   after(async () => {
     hook?.close();
+    // First, or the server's shutdown waits on a build talking to the silent socket.
+    podman?.close();
+    for (const socket of podmanSockets) socket.destroy();
     await server?.stop();
+    if (podmanDir) rmSync(podmanDir, { recursive: true, force: true });
   });
 
   // ---- the checks ---------------------------------------------------------------------------

@@ -1,13 +1,12 @@
 // The trigger REST API under /api/v1/repository/{ns}/{repo}/trigger/… in Quay's shapes
 // (endpoints/api/trigger.py). Every endpoint needs repository admin, as in Quay.
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
 import { invalid } from '../../src/errors.js';
 import { parseInput } from '../../src/api/validate.js';
-import { audit } from '../../src/api/context.js';
+import { audit, authorize } from '../../src/api/context.js';
 import { documented } from '../../src/api/route-docs.js';
+import { callerAccount } from '../../src/api/users.js';
 import { findAccount } from '../../src/auth/accounts.js';
-import { isNamespaceAdmin } from '../../src/auth/policy.js';
 import type { Keys } from '../../src/auth/secret-key.js';
 import type { RepoEndpoint, RepoRequest } from '../../src/api/repo-router.js';
 import type { Repository } from '../../src/repos/repositories.js';
@@ -46,19 +45,12 @@ const startBody = z.strictObject({
 });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(5) });
 
-function callerId(req: FastifyRequest): { id: number; name: string } {
-  const identity = req.identity;
-  if (identity.kind === 'anonymous') throw invalid('authorization', 'sign in to manage triggers');
-  return { id: identity.account.id, name: identity.account.name };
-}
-
-/** The robot a trigger's builds pull private base images as; the caller must administer its namespace (as Quay asks). */
+/** The robot a trigger's builds pull private base images as, once the caller may lend it (policy: use-robot). */
 async function pullRobotId(r: RepoRequest, name: string | null | undefined): Promise<number | null> {
   if (!name) return null;
   const robot = await findAccount(r.deps.db, name);
   if (!robot || robot.kind !== 'robot') throw invalid('pull_robot', `no robot ${name}`);
-  const ns = await findAccount(r.deps.db, name.split('+')[0]!);
-  if (!ns || !(await isNamespaceAdmin(r.deps.db, r.req.identity, ns))) throw invalid('pull_robot', `only an administrator of ${ns?.name ?? name} may use its robot`);
+  await authorize(r.deps, r.req, { on: 'use-robot', robot, field: 'pull_robot' });
   return robot.id;
 }
 
@@ -91,7 +83,7 @@ export function triggerEndpoints(deps: TriggerApiDeps): RepoEndpoint[] {
         const body = parseInput(createBody, r.req.body);
         const config = storedConfig(body.config);
         const robotId = await pullRobotId(r, body.pull_robot ?? body.config.pull_robot);
-        const trigger = await createTrigger(r.deps.db, { repositoryId: repo.id, service: body.service, config, connectedUserId: callerId(r.req).id, pullRobotId: robotId });
+        const trigger = await createTrigger(r.deps.db, { repositoryId: repo.id, service: body.service, config, connectedUserId: callerAccount(r.req).id, pullRobotId: robotId });
         r.reply.code(201).header('Location', `/api/v1/repository/${repo.namespace}/${repo.name}/trigger/${trigger.uuid}`);
         return view(r.deps.keys, r, deps.site, trigger);
       },
@@ -137,7 +129,7 @@ export function triggerEndpoints(deps: TriggerApiDeps): RepoEndpoint[] {
         // Checked before ssh-keygen runs for a request that activate() would refuse anyway.
         if (!config.build_source) throw missingBuildSource();
         const deployKey = await deps.generateDeployKey(`slipway trigger ${trigger.uuid} for ${repo.namespace}/${repo.name}`);
-        const user = callerId(r.req);
+        const user = callerAccount(r.req);
         const activated = await r.deps.db.transaction(async (tx) => {
           const t = await activate(tx, r.deps.keys, trigger, { config, connectedUserId: user.id, pullRobotId: robotId, deployKey, secret: newWebhookSecret() });
           await audit(tx, r.req, { kind: 'setup_repo_trigger', ...logTarget(repo), metadata: { repo: repo.name, namespace: repo.namespace, trigger_id: t.uuid, service: t.service, config } });
@@ -160,7 +152,7 @@ export function triggerEndpoints(deps: TriggerApiDeps): RepoEndpoint[] {
         const input = parseInput(startBody, r.req.body);
         const problem = buildableProblem(repo);
         if (problem) throw invalid('repository', problem);
-        const request = await runNowRequest({ db: r.deps.db, keys: r.deps.keys, resolveRef: deps.resolveRef }, trigger, input, callerId(r.req).name);
+        const request = await runNowRequest({ db: r.deps.db, keys: r.deps.keys, resolveRef: deps.resolveRef }, trigger, input, callerAccount(r.req).name);
         const build = await deps.queue.enqueue(request);
         r.reply.code(201).header('Location', `/api/v1/repository/${repo.namespace}/${repo.name}/build/${build.uuid}`);
         return buildView(build, { isWriter: true });
