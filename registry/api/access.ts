@@ -1,12 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { findAccount, getAccountById, ROBOTS_DISABLED_MESSAGE, type Account } from '../../src/auth/accounts.js';
-import { identifyBasic } from '../../src/auth/basic-login.js';
+import { identifyBasic, OAUTH_TOKEN_USERNAME } from '../../src/auth/basic-login.js';
+import { verifyAccessToken } from '../../src/auth/oauth-tokens.js';
+import { currentRobotTokenGeneration } from '../../src/auth/robots.js';
 import { parseScopes } from '../../src/auth/scopes.js';
 import { ANONYMOUS, grantRegistryActions, REGISTRY_ACTIONS, type Identity, type RegistryAction } from '../../src/auth/policy.js';
 import { splitRepositoryPath } from '../../src/auth/names.js';
 import { parseBasic } from '../../src/auth/credentials.js';
 import { findRepository } from '../../src/repos/repositories.js';
-import type { RegistryClaims } from '../../src/auth/registry-token.js';
+import { credentialStands, type CredentialMark, type RegistryClaims } from '../../src/auth/registry-token.js';
 import { regErr } from '../errors.js';
 import type { Caller, RegistryDeps } from './context.js';
 
@@ -38,10 +40,21 @@ function liveCaller(deps: RegistryDeps, identity: Identity): Caller {
   };
 }
 
-/** A caller limited to exactly what a registry token grants. */
-function tokenCaller(deps: RegistryDeps, claims: RegistryClaims): Caller {
+/**
+ * Refuses a registry token that outlived what it was minted from (see credentialStands): it is
+ * checked on every request, so regenerating a robot token or revoking an OAuth token takes effect
+ * at once rather than when the token expires. UNAUTHORIZED sends the client back to /v2/auth.
+ */
+async function requireStanding(deps: RegistryDeps, claims: RegistryClaims): Promise<void> {
   // A robot token minted before ROBOTS_DISALLOW was switched on stops working with it.
   if (claims.kind === 'robot' && deps.config.ROBOTS_DISALLOW) throw regErr('UNAUTHORIZED', ROBOTS_DISABLED_MESSAGE);
+  if (!(await credentialStands(deps.db, claims))) {
+    throw regErr('UNAUTHORIZED', `the token of ${claims.sub} was revoked: the account is gone or disabled, or the robot token or OAuth token it came from was regenerated or revoked; log in again`);
+  }
+}
+
+/** A caller limited to exactly what a registry token grants (and, for `$oauthtoken`, its OAuth scopes). */
+export function tokenCaller(claims: RegistryClaims): Caller {
   const byName = new Map(claims.access.filter((a) => a.type === 'repository').map((a) => [a.name, new Set(a.actions)]));
   return {
     kind: claims.kind,
@@ -62,7 +75,25 @@ function tokenCaller(deps: RegistryDeps, claims: RegistryClaims): Caller {
 export async function tokenAsPassword(deps: RegistryDeps, basic: { username: string; password: string }): Promise<RegistryClaims | null> {
   if (!basic.password.startsWith('eyJ')) return null;
   const claims = await deps.tokens.verify(basic.password);
-  return claims && claims.sub === basic.username && claims.kind !== 'anonymous' ? claims : null;
+  if (!claims || claims.sub !== basic.username || claims.kind === 'anonymous') return null;
+  await requireStanding(deps, claims);
+  return claims;
+}
+
+/**
+ * Who Basic credentials stand for at the token endpoint, with the credential the registry token
+ * will name so that it dies with it: the robot token's generation, or the OAuth token's id.
+ */
+export async function identifyForToken(deps: RegistryDeps, basic: { username: string; password: string }): Promise<{ identity: Identity; credential: CredentialMark } | null> {
+  if (basic.username === OAUTH_TOKEN_USERNAME) {
+    const found = await verifyAccessToken(deps.db, basic.password);
+    return found && { identity: { kind: 'user', account: found.account, scopes: found.scopes }, credential: { oat: found.tokenId } };
+  }
+  const identity = await identifyBasic(deps.db, deps.keys, basic.username, basic.password, { robotsDisallowed: deps.config.ROBOTS_DISALLOW });
+  if (!identity || identity.kind !== 'robot') return identity && { identity, credential: {} };
+  // Read again rather than trusted from the login: a regeneration in between must win.
+  const rgen = await currentRobotTokenGeneration(deps.db, deps.keys, identity.account.id, basic.password);
+  return rgen === null ? null : { identity, credential: { rgen } };
 }
 
 /** Identifies the caller from the Authorization header: a registry bearer token, Basic, or nobody. */
@@ -71,12 +102,13 @@ export async function identifyCaller(deps: RegistryDeps, req: FastifyRequest): P
   if (header && /^bearer /i.test(header)) {
     const claims = await deps.tokens.verify(header.slice(7).trim());
     if (!claims) throw regErr('UNAUTHORIZED', 'the bearer token is invalid or has expired');
-    return tokenCaller(deps, claims);
+    await requireStanding(deps, claims);
+    return tokenCaller(claims);
   }
   const basic = parseBasic(header);
   if (basic) {
     const claims = await tokenAsPassword(deps, basic);
-    if (claims) return tokenCaller(deps, claims);
+    if (claims) return tokenCaller(claims);
     const identity = await identifyBasic(deps.db, deps.keys, basic.username, basic.password, { robotsDisallowed: deps.config.ROBOTS_DISALLOW });
     if (!identity) throw regErr('UNAUTHORIZED', 'invalid username or password');
     return liveCaller(deps, identity);

@@ -3,7 +3,8 @@ import type { RegistryAction } from '../../src/auth/policy.js';
 import { splitRepositoryPath } from '../../src/auth/names.js';
 import { findAccount } from '../../src/auth/accounts.js';
 import { createRepository, findRepository, type Repository } from '../../src/repos/repositories.js';
-import { canCreateIn } from '../../src/auth/policy.js';
+import { canCreateIn, registryWriteRefusal } from '../../src/auth/policy.js';
+import { isAddressable, resolveRepoPath } from '../../src/api/repo-router.js';
 import { RegistryError, regErr } from '../errors.js';
 import { callerIdentity, identifyCaller } from './access.js';
 import { bearerChallenge } from './challenge.js';
@@ -74,11 +75,27 @@ function refusal(caller: Caller, action: RegistryAction): RegistryError {
   return regErr('DENIED', 'requested access to the resource is denied');
 }
 
-function makeContext(deps: RegistryDeps, req: FastifyRequest, reply: FastifyReply, caller: Caller, name: string, params: string[]): RouteContext {
+/** Refuses a write (push, delete) to a repository whose state takes none; a missing one is the handler's to judge. */
+function requireWritable(repo: Repository | null): void {
+  const refusal = repo && registryWriteRefusal(repo);
+  if (refusal) throw regErr(refusal.hidden ? 'NAME_UNKNOWN' : 'UNSUPPORTED', refusal.message);
+}
+
+/** Why a push may not create `name`: /api/v1 could never address the repository it would make. */
+function unaddressable(name: string): RegistryError {
+  const read = resolveRepoPath(name);
+  const owner = read ? `${read.namespace}/${read.name}` : name;
+  return regErr('NAME_INVALID', `cannot create repository ${name} by pushing: the API would read ${JSON.stringify(name.slice(owner.length + 1))} as an endpoint of repository ${owner}, not as part of the name; choose another name`);
+}
+
+/** The context handlers get, and `stored`: the repository row (read once per request), or null. */
+function makeContext(
+  deps: RegistryDeps, req: FastifyRequest, reply: FastifyReply, caller: Caller, name: string, params: string[],
+): { ctx: RouteContext; stored: () => Promise<Repository | null> } {
   const parts = splitRepositoryPath(name)!;
   let repo: Repository | null | undefined;
   const lookup = async () => (repo === undefined ? (repo = await findRepository(deps.db, parts.namespace, parts.repository)) : repo);
-  return {
+  const ctx: RouteContext = {
     deps, req, reply, name, params, caller,
     namespace: parts.namespace,
     repository: parts.repository,
@@ -91,6 +108,7 @@ function makeContext(deps: RegistryDeps, req: FastifyRequest, reply: FastifyRepl
       const found = await lookup();
       if (found) return found;
       // The token granted push on a repository that did not exist: create it now, as the caller.
+      if (!isAddressable(parts.namespace, parts.repository)) throw unaddressable(name);
       const identity = await callerIdentity(deps, caller);
       const namespace = await findAccount(deps.db, parts.namespace);
       if (!namespace || namespace.kind === 'robot' || !(await canCreateIn(deps.db, identity, namespace))) {
@@ -118,6 +136,7 @@ function makeContext(deps: RegistryDeps, req: FastifyRequest, reply: FastifyRepl
       return repo;
     },
   };
+  return { ctx, stored: lookup };
 }
 
 export async function registryRoutes(app: FastifyInstance, deps: RegistryDeps): Promise<void> {
@@ -168,13 +187,15 @@ export async function registryRoutes(app: FastifyInstance, deps: RegistryDeps): 
       if (!splitRepositoryPath(name)) {
         throw regErr('NAME_INVALID', `invalid repository name ${JSON.stringify(name)}: expected namespace/name in lowercase`);
       }
-      const caller = await identifyCaller(deps, req);
-      if (!(await caller.actions(name)).has(entry.action)) {
-        const err = refusal(caller, entry.action);
-        if (err.code === 'UNAUTHORIZED') throw regErr('UNAUTHORIZED', err.message, { scope: { name, actions: challengeActions(entry.action) } });
-        throw err;
-      }
-      const ctx = makeContext(deps, req, reply, caller, name, m.slice(2).map((p) => decodeURIComponent(p)));
+      // The challenge names the scope, so that the client knows what to ask /v2/auth for.
+      const challenge = (err: unknown) => (err instanceof RegistryError && err.code === 'UNAUTHORIZED'
+        ? regErr('UNAUTHORIZED', err.message, { scope: { name, actions: challengeActions(entry.action) } })
+        : err);
+      const caller = await identifyCaller(deps, req).catch((err: unknown) => { throw challenge(err); });
+      if (!(await caller.actions(name)).has(entry.action)) throw challenge(refusal(caller, entry.action));
+      const { ctx, stored } = makeContext(deps, req, reply, caller, name, m.slice(2).map((p) => decodeURIComponent(p)));
+      // A token outlives a change of state, so every write looks at the state as it is now.
+      if (req.method !== 'GET' && req.method !== 'HEAD') requireWritable(await stored());
       return entry.handler(ctx);
     }
     throw regErr('NAME_UNKNOWN', 'no such registry endpoint');

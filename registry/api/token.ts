@@ -1,10 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { identifyBasic } from '../../src/auth/basic-login.js';
 import { ANONYMOUS, REGISTRY_ACTIONS, type Identity, type RegistryAction } from '../../src/auth/policy.js';
-import type { AccessEntry } from '../../src/auth/registry-token.js';
+import type { AccessEntry, CredentialMark } from '../../src/auth/registry-token.js';
 import { regErr } from '../errors.js';
 import { parseBasic } from '../../src/auth/credentials.js';
-import { callerIdentity, liveActions, tokenAsPassword } from './access.js';
+import { callerIdentity, identifyForToken, liveActions, tokenAsPassword, tokenCaller } from './access.js';
 import type { RegistryDeps } from './context.js';
 
 // `repository:NAME:ACTIONS`
@@ -31,22 +30,26 @@ export function tokenHandler(deps: RegistryDeps) {
     const query = req.query as Record<string, string | string[] | undefined>;
     const basic = parseBasic(req.headers.authorization);
     let identity: Identity = ANONYMOUS;
+    let credential: CredentialMark = {};
     const scopes = parseScopes(query.scope);
     const delegated = basic ? await tokenAsPassword(deps, basic) : null;
     if (delegated) {
       // A token exchanged for a token: the new one grants at most what the old one did.
       const granted = (name: string) => new Set(delegated.access.find((a) => a.type === 'repository' && a.name === name)?.actions ?? []);
       const access: AccessEntry[] = scopes.map((s) => ({ type: 'repository', name: s.name, actions: s.actions.filter((a) => granted(s.name).has(a)) }));
-      const owner = await callerIdentity(deps, { kind: delegated.kind, accountId: delegated.aid, name: delegated.sub, actions: async () => new Set() });
-      // ...and lives no longer, so exchanging it again and again cannot extend it.
-      const { token, expiresIn, issuedAt } = await deps.tokens.issue(owner, access, { lifetimeS: delegated.exp - Date.now() / 1000 });
+      // The OAuth scopes travel too: a `$oauthtoken` token's exchange must not shed its repo:create cap.
+      const owner = await callerIdentity(deps, tokenCaller(delegated));
+      // ...lives no longer, so exchanging it again and again cannot extend it, and dies with the same credential.
+      const { token, expiresIn, issuedAt } = await deps.tokens.issue(owner, access, {
+        lifetimeS: delegated.exp - Date.now() / 1000, credential: { rgen: delegated.rgen, oat: delegated.oat },
+      });
       reply.header('cache-control', 'no-store');
       return { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt.toISOString() };
     }
     if (basic) {
-      const found = await identifyBasic(deps.db, deps.keys, basic.username, basic.password, { robotsDisallowed: deps.config.ROBOTS_DISALLOW });
+      const found = await identifyForToken(deps, basic);
       if (!found) throw regErr('UNAUTHORIZED', 'invalid username or password');
-      identity = found;
+      ({ identity, credential } = found);
     } else if (req.headers.authorization) {
       throw regErr('UNAUTHORIZED', 'the token endpoint takes Basic credentials');
     }
@@ -57,7 +60,7 @@ export function tokenHandler(deps: RegistryDeps) {
     for (const s of scopes) {
       access.push({ type: 'repository', name: s.name, actions: await liveActions(deps, identity, s.name, s.actions) });
     }
-    const { token, expiresIn, issuedAt } = await deps.tokens.issue(identity, access);
+    const { token, expiresIn, issuedAt } = await deps.tokens.issue(identity, access, { credential });
     reply.header('cache-control', 'no-store');
     return { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt.toISOString() };
   };

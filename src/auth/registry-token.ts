@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Identity, RegistryAction } from './policy.js';
+import type { Queryable } from '../db/index.js';
+import { preparedFirst } from '../db/prepared.js';
 
 export interface AccessEntry {
   type: 'repository';
@@ -17,13 +20,31 @@ export interface RegistryClaims {
   exp: number;
   /** The OAuth scopes (space-separated) when the token was issued for `$oauthtoken`. */
   scp?: string;
+  /** Robots: which of the robot's tokens this one was minted from (see robotTokenGeneration). */
+  rgen?: string;
+  /** `$oauthtoken` logins: the id of the OAuth access token it was minted from. */
+  oat?: number;
+}
+
+/** The credential a registry token was minted from, so that it dies with that credential. */
+export interface CredentialMark {
+  rgen?: string;
+  oat?: number;
+}
+
+/**
+ * A short mark of a robot's stored (sealed) token. Sealing draws a fresh IV, so regenerating the
+ * token changes the mark; the mark says nothing about the token itself.
+ */
+export function robotTokenGeneration(sealed: string): string {
+  return createHash('sha256').update(sealed).digest('base64url').slice(0, 16);
 }
 
 const ISSUER = 'slipway';
 
 export interface RegistryTokens {
   /** `opts.lifetimeS` shortens the token (never lengthens it past the configured lifetime). */
-  issue(identity: Identity, access: AccessEntry[], opts?: { lifetimeS?: number }): Promise<{ token: string; expiresIn: number; issuedAt: Date }>;
+  issue(identity: Identity, access: AccessEntry[], opts?: { lifetimeS?: number; credential?: CredentialMark }): Promise<{ token: string; expiresIn: number; issuedAt: Date }>;
   /** The token's claims, or null when it is not one of ours, expired or tampered with. */
   verify(token: string): Promise<RegistryClaims | null>;
 }
@@ -43,6 +64,8 @@ export function createRegistryTokens(opts: { key: Uint8Array; service: string; l
         kind: identity.kind,
         aid: identity.kind === 'anonymous' ? 0 : identity.account.id,
         ...(identity.kind !== 'anonymous' && identity.scopes && identity.scopes !== 'all' ? { scp: [...identity.scopes].join(' ') } : {}),
+        ...(issueOpts?.credential?.rgen !== undefined ? { rgen: issueOpts.credential.rgen } : {}),
+        ...(issueOpts?.credential?.oat !== undefined ? { oat: issueOpts.credential.oat } : {}),
       })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer(ISSUER)
@@ -73,4 +96,43 @@ export function createRegistryTokens(opts: { key: Uint8Array; service: string; l
       }
     },
   };
+}
+
+interface StandingRow {
+  name: string;
+  kind: string;
+  enabled: boolean | number;
+  token_enc: string | null;
+  parent_enabled: boolean | number | null;
+  oauth_id: number | string | null;
+  oauth_expires_at: number | string | null;
+}
+
+// Every bearer request asks this, so it is one primary-key read, prepared.
+const standing = preparedFirst<StandingRow>('registry-token-standing', `SELECT a.name, a.kind, a.enabled, a.token_enc,
+    p.enabled AS parent_enabled, t.id AS oauth_id, t.expires_at AS oauth_expires_at
+  FROM accounts a
+  LEFT JOIN accounts p ON p.id = a.parent_id
+  LEFT JOIN oauth_access_tokens t ON t.id = ? AND t.account_id = a.id
+  WHERE a.id = ?`);
+
+/**
+ * Whether what a token was minted from still stands: its account exists under the same name and
+ * kind and is enabled (a robot's namespace too), a robot's token has not been regenerated since,
+ * and the OAuth token behind a `$oauthtoken` login is neither revoked nor expired. A password
+ * change leaves tokens standing, as in Quay: they are short-lived, and disabling the user ends them.
+ */
+export async function credentialStands(db: Queryable, claims: RegistryClaims, now = Date.now()): Promise<boolean> {
+  if (claims.kind === 'anonymous') return true;
+  const row = await standing(db, [claims.oat ?? 0, claims.aid]);
+  if (!row || row.name !== claims.sub || row.kind !== claims.kind || !row.enabled) return false;
+  if (claims.kind === 'robot') {
+    if (row.parent_enabled !== null && !row.parent_enabled) return false;
+    if (!row.token_enc || claims.rgen !== robotTokenGeneration(row.token_enc)) return false;
+  }
+  if (claims.oat !== undefined) {
+    if (row.oauth_id === null) return false;
+    if (row.oauth_expires_at !== null && Number(row.oauth_expires_at) <= now) return false;
+  }
+  return true;
 }

@@ -153,6 +153,26 @@ describe('registry authentication and authorization', function () {
     }
   });
 
+  it('refuses to create by push a repository /api/v1 would read as another one’s endpoint; existing ones still take pushes', async () => {
+    for (const [name, tail, owner] of [['acme/public/tag', 'tag', 'acme/public'], ['acme/app/tag/v1', 'tag/v1', 'acme/app']]) {
+      const token = await registryToken(server, ALICE, `repository:${name}:pull,push`);
+      const res = await fetch(`${server.url}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 400, name);
+      const error = ((await res.json()) as { errors: { code: string; message: string }[] }).errors[0]!;
+      assert.equal(error.code, 'NAME_INVALID', name);
+      assert.equal(error.message, `cannot create repository ${name} by pushing: the API would read "${tail}" as an endpoint of repository ${owner}, not as part of the name; choose another name`);
+      const listed = await fetch(`${server.url}/v2/${name}/tags/list`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(listed.status, 404, `${name} was not created`);
+    }
+    // A nested name the API can address is created as before; one that exists (made by an admin) takes pushes.
+    await server.cli('admin', 'create-repo', 'acme/legacy/tag', '--private');
+    for (const name of ['acme/team/app', 'acme/legacy/tag']) {
+      const token = await registryToken(server, ALICE, `repository:${name}:pull,push`);
+      const res = await fetch(`${server.url}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 202, name);
+    }
+  });
+
   it('refuses an invalid repository name with NAME_INVALID', async () => {
     const res = await fetch(`${server.url}/v2/Acme/App/tags/list`, { headers: { authorization: basic('alice', ALICE.password) } });
     assert.equal(res.status, 400);
