@@ -46,21 +46,22 @@ export async function getAccountById(db: Queryable, id: number): Promise<Account
   return row ? toAccount(row) : null;
 }
 
-export async function requireNamespace(db: Queryable, name: string): Promise<Account> {
+/** `field` names where the caller's input gave the name, for the 404 (Quay's path parameter names by default). */
+export async function requireNamespace(db: Queryable, name: string, field = 'namespace'): Promise<Account> {
   const acc = await findAccount(db, name);
-  if (!acc || acc.kind === 'robot') throw notFound(`namespace ${name} does not exist`);
+  if (!acc || acc.kind === 'robot') throw notFound(`namespace ${name} does not exist`, field);
   return acc;
 }
 
-export async function requireOrganization(db: Queryable, name: string): Promise<Account> {
+export async function requireOrganization(db: Queryable, name: string, field = 'orgname'): Promise<Account> {
   const acc = await findAccount(db, name);
-  if (acc?.kind !== 'org') throw notFound(`organization ${name} does not exist`);
+  if (acc?.kind !== 'org') throw notFound(`organization ${name} does not exist`, field);
   return acc;
 }
 
-export async function requireUser(db: Queryable, name: string): Promise<Account> {
+export async function requireUser(db: Queryable, name: string, field = 'username'): Promise<Account> {
   const acc = await findAccount(db, name);
-  if (acc?.kind !== 'user') throw notFound(`user ${name} does not exist`);
+  if (acc?.kind !== 'user') throw notFound(`user ${name} does not exist`, field);
   return acc;
 }
 

@@ -77,7 +77,8 @@ describe(`/api/v1 organizations and teams (${TEST_DB})`, function () {
       const name = await call(server, ALICE, 'PUT', '/organization/acme/team/Bad%20Team', { role: 'member' });
       assert.equal(name.status, 400);
       assert.equal(name.body.field, 'teamname');
-      assert.equal((await call(server, ALICE, 'PUT', '/organization/nosuchorg/team/x1', { role: 'member' })).status, 404);
+      const noOrg = await call(server, ALICE, 'PUT', '/organization/nosuchorg/team/x1', { role: 'member' });
+      assert.deepEqual([noOrg.status, noOrg.body.field], [404, 'orgname']);
       assert.equal((await call(server, ALICE, 'PUT', '/organization/bob/team/x1', { role: 'member' })).status, 404, 'a user is no organization');
       assert.equal((await call(server, CAROL, 'PUT', '/organization/acme/team/ops', { role: 'member' })).status, 404);
       assert.equal((await call(server, null, 'PUT', '/organization/acme/team/ops', { role: 'member' })).status, 401);
