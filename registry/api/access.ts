@@ -1,14 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import { findAccount, getAccountById, ROBOTS_DISABLED_MESSAGE, type Account } from '../../src/auth/accounts.js';
-import { identifyBasic, OAUTH_TOKEN_USERNAME } from '../../src/auth/basic-login.js';
-import { verifyAccessToken } from '../../src/auth/oauth-tokens.js';
-import { currentRobotTokenGeneration } from '../../src/auth/robots.js';
+import { identifyBasic } from '../../src/auth/basic-login.js';
 import { parseScopes } from '../../src/auth/scopes.js';
 import { ANONYMOUS, grantRegistryActions, REGISTRY_ACTIONS, type Identity, type RegistryAction } from '../../src/auth/policy.js';
 import { splitRepositoryPath } from '../../src/auth/names.js';
 import { parseBasic } from '../../src/auth/credentials.js';
 import { findRepository } from '../../src/repos/repositories.js';
-import { credentialStands, type CredentialMark, type RegistryClaims } from '../../src/auth/registry-token.js';
+import { credentialStands, type RegistryClaims } from '../../src/auth/registry-token.js';
 import { regErr } from '../errors.js';
 import type { Caller, RegistryDeps } from './context.js';
 
@@ -78,22 +76,6 @@ export async function tokenAsPassword(deps: RegistryDeps, basic: { username: str
   if (!claims || claims.sub !== basic.username || claims.kind === 'anonymous') return null;
   await requireStanding(deps, claims);
   return claims;
-}
-
-/**
- * Who Basic credentials stand for at the token endpoint, with the credential the registry token
- * will name so that it dies with it: the robot token's generation, or the OAuth token's id.
- */
-export async function identifyForToken(deps: RegistryDeps, basic: { username: string; password: string }): Promise<{ identity: Identity; credential: CredentialMark } | null> {
-  if (basic.username === OAUTH_TOKEN_USERNAME) {
-    const found = await verifyAccessToken(deps.db, basic.password);
-    return found && { identity: { kind: 'user', account: found.account, scopes: found.scopes }, credential: { oat: found.tokenId } };
-  }
-  const identity = await identifyBasic(deps.db, deps.keys, basic.username, basic.password, { robotsDisallowed: deps.config.ROBOTS_DISALLOW });
-  if (!identity || identity.kind !== 'robot') return identity && { identity, credential: {} };
-  // Read again rather than trusted from the login: a regeneration in between must win.
-  const rgen = await currentRobotTokenGeneration(deps.db, deps.keys, identity.account.id, basic.password);
-  return rgen === null ? null : { identity, credential: { rgen } };
 }
 
 /** Identifies the caller from the Authorization header: a registry bearer token, Basic, or nobody. */

@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { identifyBasicCredential } from '../../src/auth/basic-login.js';
 import { ANONYMOUS, REGISTRY_ACTIONS, type Identity, type RegistryAction } from '../../src/auth/policy.js';
 import type { AccessEntry, CredentialMark } from '../../src/auth/registry-token.js';
 import { regErr } from '../errors.js';
 import { parseBasic } from '../../src/auth/credentials.js';
-import { callerIdentity, identifyForToken, liveActions, tokenAsPassword, tokenCaller } from './access.js';
+import { callerIdentity, liveActions, tokenAsPassword, tokenCaller } from './access.js';
 import type { RegistryDeps } from './context.js';
 
 // `repository:NAME:ACTIONS`
@@ -47,7 +48,7 @@ export function tokenHandler(deps: RegistryDeps) {
       return { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt.toISOString() };
     }
     if (basic) {
-      const found = await identifyForToken(deps, basic);
+      const found = await identifyBasicCredential(deps.db, deps.keys, basic.username, basic.password, { robotsDisallowed: deps.config.ROBOTS_DISALLOW });
       if (!found) throw regErr('UNAUTHORIZED', 'invalid username or password');
       ({ identity, credential } = found);
     } else if (req.headers.authorization) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { findAccount, type Account } from '../auth/accounts.js';
+import { requireUser, type Account } from '../auth/accounts.js';
 import { createUserWithGeneratedPassword, deleteUser, listUsers } from '../auth/users.js';
-import { invalid, notFound } from '../errors.js';
+import { invalid } from '../errors.js';
 import { avatarOf } from './avatar.js';
 import { audit, authorize, type ApiModule } from './context.js';
 import { documented } from './route-docs.js';
@@ -57,8 +57,7 @@ export const superuserRoutes: ApiModule = (app, deps) => {
     await authorize(deps, req, { on: 'superuser' });
     const { username } = req.params as { username: string };
     await deps.db.transaction(async (tx) => {
-      const user = await findAccount(tx, username);
-      if (user?.kind !== 'user') throw notFound(`user ${username} does not exist`, 'username');
+      const user = await requireUser(tx, username);
       // Quay's rule: superusers are managed in the configuration, not from the panel.
       if (user.superuser) throw invalid('username', `${username} is a superuser and cannot be deleted from the superuser API`);
       await deleteUser(tx, user);

@@ -167,10 +167,20 @@ const LAST_ACCESSED_GRANULARITY_MS = 60_000;
 export async function verifyCredentials(
   db: Queryable, keys: Keys, name: string, secret: string, opts: { robotsDisallowed?: boolean } = {},
 ): Promise<Account | null> {
+  return (await verifyCredentialsSealed(db, keys, name, secret, opts))?.account ?? null;
+}
+
+/**
+ * verifyCredentials, also giving the sealed robot token the secret matched (null for a user), so
+ * that a registry token can name that token's generation without reading the row again.
+ */
+export async function verifyCredentialsSealed(
+  db: Queryable, keys: Keys, name: string, secret: string, opts: { robotsDisallowed?: boolean } = {},
+): Promise<{ account: Account; sealedToken: string | null } | null> {
   if (opts.robotsDisallowed && name.includes('+')) throw new DomainError('unauthenticated', ROBOTS_DISABLED_MESSAGE);
   const row = (await db('accounts').where({ name }).first()) as (AccountRow & { last_accessed?: number | null }) | undefined;
   if (!row || !row.enabled) return null;
-  if (row.kind === 'user') return (await verifyPassword(secret, row.password_hash)) ? toAccount(row) : null;
+  if (row.kind === 'user') return (await verifyPassword(secret, row.password_hash)) ? { account: toAccount(row), sealedToken: null } : null;
   if (row.kind === 'robot' && row.token_enc) {
     const expected = Buffer.from(keys.decrypt(row.token_enc));
     const given = Buffer.from(secret);
@@ -182,7 +192,7 @@ export async function verifyCredentials(
       if (now - Number(row.last_accessed ?? 0) > LAST_ACCESSED_GRANULARITY_MS) {
         await db('accounts').where({ id: row.id }).update({ last_accessed: now });
       }
-      return toAccount(row);
+      return { account: toAccount(row), sealedToken: row.token_enc };
     }
   }
   return null;

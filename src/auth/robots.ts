@@ -1,10 +1,8 @@
 // Robot accounts of a namespace (a user or an organization), as the robots API sees them.
-import { timingSafeEqual } from 'node:crypto';
 import type { Keys } from './secret-key.js';
 import { createRobot, findAccount, ROBOTS_DISABLED_MESSAGE, toAccount, type Account } from './accounts.js';
 import { ROBOT_SHORT_RE, type RepoRole } from './names.js';
 import { generateRobotToken } from './passwords.js';
-import { robotTokenGeneration } from './registry-token.js';
 import type { Queryable } from '../db/index.js';
 import { conflict, DomainError, invalid, notFound } from '../errors.js';
 
@@ -111,18 +109,6 @@ export async function regenerateRobotToken(db: Queryable, keys: Keys, robot: Rob
   const token = generateRobotToken();
   await db('accounts').where({ id: robot.account.id, kind: 'robot' }).update({ token_enc: keys.encrypt(token) });
   return token;
-}
-
-/**
- * The generation of the robot's token (see robotTokenGeneration) when `presented` is still that
- * token; null once it has been regenerated, or the robot deleted, since the caller checked it.
- */
-export async function currentRobotTokenGeneration(db: Queryable, keys: Keys, robotId: number, presented: string): Promise<string | null> {
-  const row = await db('accounts').select('token_enc').where({ id: robotId, kind: 'robot' }).first();
-  if (!row?.token_enc) return null;
-  const stored = Buffer.from(keys.decrypt(row.token_enc));
-  const given = Buffer.from(presented);
-  return stored.length === given.length && timingSafeEqual(stored, given) ? robotTokenGeneration(row.token_enc) : null;
 }
 
 /** Deletes the robot with its team memberships and repository permissions. */
