@@ -12,7 +12,7 @@ import { invalid, notFound, conflict, DomainError } from '../../src/errors.js';
 import { parseInput } from '../../src/api/validate.js';
 import { audit, authorize } from '../../src/api/context.js';
 import { documented } from '../../src/api/route-docs.js';
-import { findAccount } from '../../src/auth/accounts.js';
+import { lendableRobot } from '../../src/api/robots.js';
 import { repositoryRole } from '../../src/auth/policy.js';
 import type { Scope } from '../../src/auth/scopes.js';
 import type { RepoEndpoint, RepoRequest } from '../../src/api/repo-router.js';
@@ -70,12 +70,6 @@ async function readMultipart(req: FastifyRequest, dest: string): Promise<{ field
   return { fields, file };
 }
 
-async function checkPullRobot(r: RepoRequest, name: string): Promise<void> {
-  const robot = await findAccount(r.deps.db, name);
-  if (!robot || robot.kind !== 'robot') throw invalid('pull_robot', `no robot ${name}`);
-  await authorize(r.deps, r.req, { on: 'use-robot', robot, field: 'pull_robot' });
-}
-
 async function start(deps: BuildApiDeps, r: RepoRequest): Promise<unknown> {
   const repo = await r.repo('write');
   if (repo.state !== 'NORMAL') throw conflict(`the repository is ${repo.state.toLowerCase()}: builds cannot push to it`);
@@ -91,7 +85,7 @@ async function start(deps: BuildApiDeps, r: RepoRequest): Promise<unknown> {
     const input = parseInput(startSchema, raw);
     if (haveFile && input.archive_url) throw invalid('archive_url', 'send a file or archive_url, not both');
     if (!haveFile && !input.archive_url) throw invalid('file', 'send the build context as a file (multipart) or give archive_url');
-    if (input.pull_robot) await checkPullRobot(r, input.pull_robot);
+    if (input.pull_robot) await lendableRobot(r.deps, r.req, input.pull_robot);
     if (input.archive_url) await fetchArchive(input.archive_url, upload, { timeoutMs: deps.archiveUrlTimeoutMs ?? 30_000 });
     const ctx = await prepareContext(deps.dataDir, upload, input);
     const build = await deps.queue.enqueue({

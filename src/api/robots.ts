@@ -2,18 +2,30 @@
 // (/organization/{org}/robots): one set of handlers, mounted once per kind of namespace.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { requireOrganization, robotToken, type Account } from '../auth/accounts.js';
+import { findAccount, requireOrganization, robotToken, type Account } from '../auth/accounts.js';
 import { isNamespaceAdmin } from '../auth/policy.js';
 import {
   createNamespaceRobot, deleteRobot, listRobots, regenerateRobotToken, requireRobot, robotPermissions, type Robot, type RobotListing,
 } from '../auth/robots.js';
 import type { Scope } from '../auth/scopes.js';
+import { invalid } from '../errors.js';
 import { avatarOf } from './avatar.js';
 import { audit, authorize, type ApiDeps, type ApiModule } from './context.js';
 import { formatDate } from './logs-view.js';
 import { documented } from './route-docs.js';
 import { callerAccount } from './users.js';
 import { parseInput } from './validate.js';
+
+/**
+ * The robot named by a request's `pull_robot` (a build's or a trigger's), once the policy lets the
+ * caller lend it (use-robot); 400 naming the field when there is no such robot.
+ */
+export async function lendableRobot(deps: ApiDeps, req: FastifyRequest, name: string): Promise<Account> {
+  const robot = await findAccount(deps.db, name);
+  if (!robot || robot.kind !== 'robot') throw invalid('pull_robot', `no robot ${name}`);
+  await authorize(deps, req, { on: 'use-robot', robot, field: 'pull_robot' });
+  return robot;
+}
 
 /** Where robots live: the path prefix and how the namespace is found (and reached) from a request. */
 interface RobotHome {

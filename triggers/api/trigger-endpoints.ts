@@ -3,10 +3,10 @@
 import { z } from 'zod';
 import { invalid } from '../../src/errors.js';
 import { parseInput } from '../../src/api/validate.js';
-import { audit, authorize } from '../../src/api/context.js';
+import { audit } from '../../src/api/context.js';
 import { documented } from '../../src/api/route-docs.js';
 import { callerAccount } from '../../src/api/users.js';
-import { findAccount } from '../../src/auth/accounts.js';
+import { lendableRobot } from '../../src/api/robots.js';
 import type { Keys } from '../../src/auth/secret-key.js';
 import type { RepoEndpoint, RepoRequest } from '../../src/api/repo-router.js';
 import type { Repository } from '../../src/repos/repositories.js';
@@ -45,13 +45,9 @@ const startBody = z.strictObject({
 });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(5) });
 
-/** The robot a trigger's builds pull private base images as, once the caller may lend it (policy: use-robot). */
+/** The robot a trigger's builds pull private base images as, once the caller may lend it. */
 async function pullRobotId(r: RepoRequest, name: string | null | undefined): Promise<number | null> {
-  if (!name) return null;
-  const robot = await findAccount(r.deps.db, name);
-  if (!robot || robot.kind !== 'robot') throw invalid('pull_robot', `no robot ${name}`);
-  await authorize(r.deps, r.req, { on: 'use-robot', robot, field: 'pull_robot' });
-  return robot.id;
+  return name ? (await lendableRobot(r.deps, r.req, name)).id : null;
 }
 
 async function view(keys: Keys, r: RepoRequest, site: Site, t: Trigger): Promise<Record<string, unknown>> {
